@@ -1,0 +1,60 @@
+// swift-tools-version:5.9
+import PackageDescription
+
+// System libraries are reached through module maps (Sources/C*/module.modulemap);
+// `make deps` installs their Debian -dev packages.
+let package = Package(
+    name: "Herd",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "herd", targets: ["herd"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // System libraries.
+        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite"),
+        .systemLibrary(name: "CArchive", path: "Sources/CArchive"),
+        .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        .systemLibrary(name: "CZstd", path: "Sources/CZstd"),
+        .systemLibrary(name: "CCrypto", path: "Sources/CCrypto"),
+        // C shims: libcurl's variadic setopt, hardware CRC-32C.
+        .target(name: "CCurlShim", path: "Sources/CCurlShim", linkerSettings: [.linkedLibrary("curl")]),
+        .target(name: "CHerdShims", path: "Sources/CHerdShims",
+                cSettings: [.unsafeFlags(["-O3"])]),
+
+        // Library modules, one per concern.
+        .target(name: "Checksums", dependencies: ["CCrypto", "CHerdShims"]),
+        .target(name: "FastJSON"),
+        .target(name: "ByteStreams", dependencies: ["CArchive", "Checksums"]),
+        .target(name: "TFRecord", dependencies: ["Checksums"]),
+        .target(name: "Fetch", dependencies: ["CCurlShim", "Checksums"]),
+        .target(name: "Store", dependencies: ["CSQLite"]),
+        .target(name: "Ingest", dependencies: ["Store", "ByteStreams", "FastJSON", "Checksums", "Fetch", "TFRecord"]),
+        .target(name: "Stats", dependencies: ["Store"]),
+        .target(name: "Export", dependencies: ["Store", "Stats", "FastJSON", "Checksums", "CZlib", "CZstd"]),
+        .target(name: "Linalg", dependencies: ["COpenBLAS"]),
+
+        // Programs.
+        .executableTarget(name: "herd", dependencies: [
+            "Store", "Ingest", "Stats", "Export",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "herd-bench", dependencies: ["FastJSON", "Checksums"]),
+
+        // Tests, one target per module; EndToEndTests runs the real `herd` binary.
+        .testTarget(name: "ChecksumsTests", dependencies: ["Checksums"]),
+        .testTarget(name: "FastJSONTests", dependencies: ["FastJSON"]),
+        .testTarget(name: "ByteStreamsTests", dependencies: ["ByteStreams"]),
+        .testTarget(name: "TFRecordTests", dependencies: ["TFRecord", "Checksums"]),
+        .testTarget(name: "FetchTests", dependencies: ["Fetch", "Checksums"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store"]),
+        .testTarget(name: "IngestTests", dependencies: ["Ingest", "Store", "Checksums"]),
+        .testTarget(name: "StatsTests", dependencies: ["Stats", "Store"]),
+        .testTarget(name: "ExportTests", dependencies: ["Export", "Store", "Checksums"]),
+        .testTarget(name: "LinalgTests", dependencies: ["Linalg"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["Checksums"]),
+    ]
+)
