@@ -1,1 +1,181 @@
-print("bench")
+// herd-bench: generates a LaMini-sized corpus (2.58M records, ≈1.5 GB of JSONL) and measures the
+// real `herd` binary on it, one process per figure so that peak memory is that command's own.
+// Prints one line per figure: name value unit.
+import Foundation
+
+struct Options {
+    var herd = ".build/release/herd"
+    var dir = "bench-data"
+    var records = 2_580_000
+    var generateOnly = false
+}
+
+var options = Options()
+var args = CommandLine.arguments.dropFirst().makeIterator()
+while let a = args.next() {
+    switch a {
+    case "--herd": options.herd = args.next() ?? options.herd
+    case "--dir": options.dir = args.next() ?? options.dir
+    case "--records": options.records = Int(args.next() ?? "") ?? options.records
+    case "--generate-only": options.generateOnly = true
+    default:
+        FileHandle.standardError.write(Data("usage: herd-bench [--herd PATH] [--dir DIR] [--records N] [--generate-only]\n".utf8))
+        exit(2)
+    }
+}
+
+/// SplitMix64: fast, seedable, the same sequence everywhere.
+struct SplitMix64 {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
+}
+
+/// A vocabulary with Zipf-like frequencies: word i is drawn with probability ∝ 1/(i+1).
+struct Vocabulary {
+    let words: [[UInt8]]
+    let cumulative: [Double]
+    init(rng: inout SplitMix64) {
+        let letters = Array("etaoinshrdlucmfwypvbgkjqxz".utf8)
+        var seen = Set<[UInt8]>()
+        var list: [[UInt8]] = []
+        while list.count < 20_000 {
+            let length = 2 + rng.below(9)
+            var w: [UInt8] = []
+            for _ in 0..<length { w.append(letters[min(rng.below(26), rng.below(26))]) }
+            if seen.insert(w).inserted { list.append(w) }
+        }
+        words = list
+        var c: [Double] = []
+        var sum = 0.0
+        for i in 0..<list.count { sum += 1.0 / Double(i + 1); c.append(sum) }
+        cumulative = c.map { $0 / sum }
+    }
+    func draw(_ rng: inout SplitMix64) -> [UInt8] {
+        let u = Double(rng.next() >> 11) / Double(1 << 53)
+        var lo = 0, hi = cumulative.count - 1
+        while lo < hi { let mid = (lo + hi) / 2; if cumulative[mid] < u { lo = mid + 1 } else { hi = mid } }
+        return words[lo]
+    }
+}
+
+func sentence(_ words: Int, _ vocab: Vocabulary, _ rng: inout SplitMix64, into out: inout [UInt8]) {
+    for i in 0..<words {
+        if i > 0 { out.append(rng.below(12) == 0 ? UInt8(ascii: ",") : 0x20); if out.last == UInt8(ascii: ",") { out.append(0x20) } }
+        out.append(contentsOf: vocab.draw(&rng))
+    }
+    out.append(UInt8(ascii: "."))
+}
+
+/// Writes `records` records as JSONL and as one Alpaca-style JSON array (indent 4), ≈580 bytes a record.
+func generate(jsonl: String, array: String, records: Int) throws {
+    var rng = SplitMix64(state: 2580)
+    let vocab = Vocabulary(rng: &rng)
+    FileManager.default.createFile(atPath: jsonl, contents: nil)
+    FileManager.default.createFile(atPath: array, contents: nil)
+    let a = FileHandle(forWritingAtPath: jsonl)!, b = FileHandle(forWritingAtPath: array)!
+    var lineBuf: [UInt8] = [], arrayBuf: [UInt8] = Array("[\n".utf8)
+    var instruction: [UInt8] = [], input: [UInt8] = [], output: [UInt8] = []
+    for i in 0..<records {
+        instruction.removeAll(keepingCapacity: true); input.removeAll(keepingCapacity: true); output.removeAll(keepingCapacity: true)
+        sentence(6 + rng.below(14), vocab, &rng, into: &instruction)
+        if rng.below(3) == 0 { sentence(5 + rng.below(25), vocab, &rng, into: &input) }
+        let paragraphs = 1 + rng.below(3)
+        for p in 0..<paragraphs {
+            if p > 0 { output.append(contentsOf: Array("\\n\\n".utf8)) }
+            sentence(15 + rng.below(40), vocab, &rng, into: &output)
+        }
+        lineBuf += Array("{\"instruction\": \"".utf8) + instruction + Array("\", \"input\": \"".utf8) + input
+            + Array("\", \"output\": \"".utf8) + output + Array("\"}\n".utf8)
+        arrayBuf += Array("    {\n        \"instruction\": \"".utf8) + instruction + Array("\",\n        \"input\": \"".utf8) + input
+            + Array("\",\n        \"output\": \"".utf8) + output + Array("\"\n    }".utf8) + Array((i + 1 < records ? ",\n" : "\n]\n").utf8)
+        if lineBuf.count > 8 << 20 { a.write(Data(lineBuf)); lineBuf.removeAll(keepingCapacity: true) }
+        if arrayBuf.count > 8 << 20 { b.write(Data(arrayBuf)); arrayBuf.removeAll(keepingCapacity: true) }
+    }
+    a.write(Data(lineBuf)); b.write(Data(arrayBuf))
+    try a.close(); try b.close()
+}
+
+/// Runs a command; returns wall seconds and peak resident memory in bytes.
+func measure(_ argv: [String], environment: [String: String] = [:]) -> (seconds: Double, peakBytes: Int64) {
+    var pid: pid_t = 0
+    var env = ProcessInfo.processInfo.environment
+    for (k, v) in environment { env[k] = v }
+    let cEnv = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
+    let cArgs = argv.map { strdup($0) } + [nil]
+    var actions: posix_spawn_file_actions_t = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+    let start = Date()
+    let rc = posix_spawn(&pid, argv[0], &actions, nil, cArgs, cEnv)
+    guard rc == 0 else { fatalError("cannot start \(argv[0]): \(String(cString: strerror(rc)))") }
+    var status: Int32 = 0
+    var usage = rusage()
+    wait4(pid, &status, 0, &usage)
+    let seconds = Date().timeIntervalSince(start)
+    if status != 0 { fatalError("\(argv.joined(separator: " ")) failed with status \(status)") }
+    return (seconds, Int64(usage.ru_maxrss) * 1024)
+}
+
+func report(_ name: String, _ value: Double, _ unit: String) {
+    print("\(name) \(String(format: "%.1f", value)) \(unit)")
+    fflush(stdout)
+}
+
+func fileSize(_ path: String) -> Int64 { (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int64) ?? 0 }
+
+let fm = FileManager.default
+try fm.createDirectory(atPath: options.dir, withIntermediateDirectories: true)
+let jsonl = "\(options.dir)/corpus-\(options.records).jsonl"
+let array = "\(options.dir)/corpus-\(options.records).json"
+if fileSize(jsonl) == 0 || fileSize(array) == 0 {
+    FileHandle.standardError.write(Data("generating \(options.records) records into \(options.dir)/ …\n".utf8))
+    try generate(jsonl: jsonl, array: array, records: options.records)
+}
+if options.generateOnly { exit(0) }
+let herd = options.herd
+func freshStore(_ name: String) -> String {
+    let dir = "\(options.dir)/\(name)"
+    try? fm.removeItem(atPath: dir)
+    _ = measure([herd, "init", dir])
+    return "\(dir)/herd.db"
+}
+
+let mb = 1e6
+let jsonlStore = freshStore("store-jsonl")
+let jsonlRun = measure([herd, "ingest", "--store", jsonlStore, "--subset", "bench", jsonl])
+report("ingest_jsonl_seconds", jsonlRun.seconds, "s")
+report("ingest_jsonl_mb_per_s", Double(fileSize(jsonl)) / mb / jsonlRun.seconds, "MB/s")
+report("ingest_jsonl_peak_memory", Double(jsonlRun.peakBytes) / 1_048_576.0, "MiB")
+
+let arrayStore = freshStore("store-alpaca")
+let arrayRun = measure([herd, "ingest", "--store", arrayStore, "--format", "alpaca", array])
+report("ingest_alpaca_json_seconds", arrayRun.seconds, "s")
+report("ingest_alpaca_json_mb_per_s", Double(fileSize(array)) / mb / arrayRun.seconds, "MB/s")
+report("ingest_alpaca_json_peak_memory", Double(arrayRun.peakBytes) / 1_048_576.0, "MiB")
+try? fm.removeItem(atPath: "\(options.dir)/store-alpaca")
+
+let statsRun = measure([herd, "stats", "--json", "--store", jsonlStore])
+report("stats_seconds", statsRun.seconds, "s")
+report("stats_rows_per_s", Double(options.records) / statsRun.seconds, "rows/s")
+report("stats_peak_memory", Double(statsRun.peakBytes) / 1_048_576.0, "MiB")
+
+for compression in ["none", "gzip"] {
+    let out = "\(options.dir)/export-\(compression)"
+    try? fm.removeItem(atPath: out)
+    let run = measure([herd, "export", "--store", jsonlStore, "--compression", compression, "--seed", "1", out])
+    let manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(out)/manifest.json"))) as! [String: Any]
+    let totals = manifest["totals"] as! [String: Any]
+    let uncompressed = (totals["uncompressedBytes"] as? NSNumber)?.doubleValue ?? (totals["uncompressed_bytes"] as? NSNumber)?.doubleValue ?? 0
+    let name = compression == "none" ? "export" : "export_gzip"
+    report("\(name)_seconds", run.seconds, "s")
+    report("\(name)_mb_per_s", uncompressed / mb / run.seconds, "MB/s")
+    report("\(name)_peak_memory", Double(run.peakBytes) / 1_048_576.0, "MiB")
+    try? fm.removeItem(atPath: out)
+}

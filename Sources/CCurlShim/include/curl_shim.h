@@ -11,4 +11,7 @@ CURLcode herd_curl_setopt_write_function(CURL *h, size_t (*fn)(char *, size_t, s
 CURLcode herd_curl_setopt_header_function(CURL *h, size_t (*fn)(char *, size_t, size_t, void *));
 CURLcode herd_curl_getinfo_long(CURL *h, CURLINFO info, long *value);
 CURLcode herd_curl_getinfo_off_t(CURL *h, CURLINFO info, curl_off_t *value);
+// Restricts a handle and the redirects it follows to http and https (CURLOPT_PROTOCOLS_STR on
+// libcurl >= 7.85, the deprecated bitmask options before that).
+CURLcode herd_curl_restrict_to_http(CURL *h);
 #endif

@@ -1,0 +1,57 @@
+# Herd — the two commands a user needs are `make demo` and `make test`; both install what is missing.
+SHELL := /bin/bash
+DEB_PACKAGES := libsqlite3-dev libcurl4-openssl-dev libarchive-dev libopenblas-dev libssl-dev zlib1g-dev libzstd-dev python3 python3-venv
+VENV := .venv
+PY := $(VENV)/bin/python
+# Reference packages the tests compare against (project-local, never needed at run time).
+PY_PACKAGES := lexicalrichness==0.5.1
+HERD := .build/release/herd
+DEMO := demo
+
+.PHONY: deps build test demo bench clean schemas
+
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+	@[ -x $(PY) ] || python3 -m venv $(VENV)
+	@$(PY) -c 'import lexicalrichness' 2>/dev/null || $(VENV)/bin/pip install -q $(PY_PACKAGES)
+
+build: deps
+	swift build -c release --product herd
+
+test: deps
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" swift test
+
+# Ingests every bundled sample through the real formats, prints Table 1, exports shards.
+demo: build
+	rm -rf $(DEMO)
+	$(HERD) init $(DEMO)
+	export HERD_STORE=$(DEMO)/herd.db; \
+	$(HERD) ingest fixtures/self-instruct/seed_tasks.jsonl && \
+	$(HERD) ingest fixtures/self-instruct/user_oriented_instructions.jsonl --subset self_instruct_user_oriented && \
+	$(HERD) ingest fixtures/alpaca/alpaca_data_first200.json && \
+	$(HERD) ingest fixtures/instruction-jsonl/alpaca_first50_regenerated.jsonl --subset alpaca && \
+	$(HERD) ingest fixtures/p3/P3 && \
+	$(HERD) ingest fixtures/p3-jsonl --format prompt-completion --subset original_p3 && \
+	$(HERD) ingest fixtures/flan/cot_qasc_train.tsv fixtures/flan/cot_strategyqa_train.tsv fixtures/archives/flan-jsonl.zip && \
+	$(HERD) ingest fixtures/lamini/dataset_card_examples.jsonl && \
+	$(HERD) ingest fixtures/compressed/alpaca_data_first200.json.zst && \
+	$(HERD) ingest fixtures/archives/self-instruct.tar.gz && \
+	$(HERD) stats && \
+	$(HERD) export $(DEMO)/export --shard-rows 2000 --val-fraction 0.05 --seed 1
+	@echo "demo: store $(DEMO)/herd.db, shards and dataset card in $(DEMO)/export/"
+
+bench: build
+	swift build -c release --product herd-bench
+	.build/release/herd-bench --herd $(HERD) --dir bench-data
+
+# Regenerates schemas/store.sql from the migrations.
+schemas: build
+	$(HERD) schema > schemas/store.sql
+
+clean:
+	rm -rf .build $(DEMO) bench-data

@@ -1,0 +1,272 @@
+import ByteStreams
+import Checksums
+import FastJSON
+import Fetch
+import Foundation
+import Progress
+import Store
+
+public struct IngestOptions {
+    public var format: Format = .auto
+    /// Overrides every record's subset.
+    public var subset: String?
+    /// Skip, count and list malformed records instead of stopping.
+    public var skipBad = false
+    /// For a single URL or file: the sha256 its bytes must have.
+    public var expectedSHA256: String?
+    /// Where URLs are downloaded to.
+    public var downloadDirectory: String
+    public var showProgress = isatty(STDERR_FILENO) == 1
+
+    public init(downloadDirectory: String) { self.downloadDirectory = downloadDirectory }
+}
+
+/// What ingesting one file did.
+public struct SourceReport: Sendable {
+    public var uri: String
+    public var sha256: String
+    public var bytes: Int64
+    public var format: String
+    /// True when content with this sha256 was already in the store (nothing was written).
+    public var alreadyIngested: Bool
+    public var records: Int64
+    public var duplicates: Int64
+    public var skipped: Int64
+    public var filtered: Int64
+    /// Records per subset added by this file.
+    public var subsets: [String: Int64]
+    /// The first skipped records, as `FILE:LINE: message`.
+    public var badRecords: [String]
+}
+
+/// Reads seed files in their published formats into the store: one transaction per file, so a
+/// failed or killed ingest leaves the store as it was and a rerun picks up where it stopped.
+public final class Ingester {
+    private let store: Store
+    private let options: IngestOptions
+    /// norm_hash → first occurrence; `extraFirsts` holds the other texts on a (rare) hash collision.
+    private var firstByHash: [Int64: Int64]
+    private var extraFirsts: [Int64: [Int64]] = [:]
+    public static let badRecordsListed = 20
+
+    public init(store: Store, options: IngestOptions) throws {
+        self.store = store
+        self.options = options
+        firstByHash = try store.firstOccurrencesByHash()
+    }
+
+    /// Ingests every input (paths, folders, http(s) URLs) in order; stops at the first failing file
+    /// (files before it stay ingested).
+    public func ingest(_ inputs: [String]) throws -> [SourceReport] {
+        var reports: [SourceReport] = []
+        for input in inputs {
+            if input.hasPrefix("http://") || input.hasPrefix("https://") {
+                let local = try download(input)
+                reports.append(try ingestFile(path: local, uri: Downloader.redact(input), expectedSHA256: options.expectedSHA256))
+                continue
+            }
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: input, isDirectory: &isDir) else {
+                throw InputError(path: input, message: "no such file or folder")
+            }
+            if isDir.boolValue {
+                for file in try dataFiles(inFolder: input) {
+                    reports.append(try ingestFile(path: file, uri: file, expectedSHA256: nil))
+                }
+            } else {
+                reports.append(try ingestFile(path: input, uri: input, expectedSHA256: options.expectedSHA256))
+            }
+        }
+        return reports
+    }
+
+    /// Data files under a folder, recursively, in name order (P3 ships one folder per task).
+    func dataFiles(inFolder folder: String) throws -> [String] {
+        guard let walker = FileManager.default.enumerator(atPath: folder) else {
+            throw InputError(path: folder, message: "cannot list the folder")
+        }
+        var files: [String] = []
+        while let rel = walker.nextObject() as? String {
+            let full = (folder as NSString).appendingPathComponent(rel)
+            var isDir: ObjCBool = false
+            if FileManager.default.fileExists(atPath: full, isDirectory: &isDir), !isDir.boolValue,
+               FormatDetector.isDataFile(name: rel) {
+                files.append(full)
+            }
+        }
+        return files.sorted()
+    }
+
+    private func download(_ url: String) throws -> String {
+        try FileManager.default.createDirectory(atPath: options.downloadDirectory, withIntermediateDirectories: true)
+        // Keyed by the URL (without credentials), named after its last path component.
+        let clean = Downloader.redact(url)
+        var name = URL(string: clean)?.lastPathComponent ?? "download"
+        if name.isEmpty || name == "/" { name = "download" }
+        let dest = (options.downloadDirectory as NSString).appendingPathComponent(String(SHA256.hex(clean).prefix(16)) + "-" + name)
+        let meter = ProgressMeter(label: "download \(name)", unit: "MB", total: nil, enabled: options.showProgress)
+        defer { meter.finish() }
+        _ = try Downloader().download(url: url, to: dest, expectedSHA256: options.expectedSHA256) { received, _ in
+            meter.update(Double(received) / 1e6)
+        }
+        return dest
+    }
+
+    /// Ingests one file (plain, compressed or an archive) in one transaction.
+    public func ingestFile(path: String, uri: String, expectedSHA256: String?) throws -> SourceReport {
+        let sha = try SHA256.hexOfFile(atPath: path)
+        if let expected = expectedSHA256, expected.lowercased() != sha {
+            throw InputError(path: uri, message: "sha256 mismatch: expected \(expected.lowercased()), got \(sha)")
+        }
+        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int64) ?? 0
+        if let existing = try store.source(sha256: sha) {
+            return SourceReport(uri: uri, sha256: sha, bytes: existing.bytes, format: existing.format, alreadyIngested: true,
+                                records: existing.records, duplicates: existing.duplicates, skipped: existing.skipped,
+                                filtered: existing.filtered, subsets: [:], badRecords: [])
+        }
+        let file = try InputFile(path: path)
+        let writer = try SourceWriter(store: store, uri: uri, sha256: sha, bytes: size,
+                                      format: options.format == .auto ? "auto" : options.format.rawValue)
+        var formats: [String] = []
+        var filtered: Int64 = 0
+        var perSubset: [String: Int64] = [:]
+        var badListed: [String] = []
+        let meter = ProgressMeter(label: (uri as NSString).lastPathComponent, unit: "MB",
+                                  total: file.container == .plain ? Double(size) / 1e6 : nil, enabled: options.showProgress)
+        defer { meter.finish() }
+        var consumed: Int64 = 0
+        do {
+            while let member = try file.nextMember() {
+                if member.member != nil, !FormatDetector.isDataFile(name: member.name) { continue }
+                let counting = CountingSource(member.source) { n in consumed += Int64(n); meter.update(Double(consumed) / 1e6) }
+                let peek = PeekableSource(counting)
+                let context = StreamContext(path: uri, member: member.member,
+                                            baseName: (member.name as NSString).lastPathComponent,
+                                            folderName: folderName(of: member.member ?? path))
+                let format = try resolveFormat(name: member.name, peek: peek, context: context)
+                if !formats.contains(format.rawValue) { formats.append(format.rawValue) }
+                let reader = makeReader(format: format, source: peek, context: context)
+                while let event = try reader.next() {
+                    switch event {
+                    case let .record(r):
+                        let subset = try subsetFor(r, format: format, context: context)
+                        let key = InstructionKey.key(instruction: r.instruction, input: r.input)
+                        let hash = InstructionKey.hash(ofKey: key)
+                        let firstID = try firstOccurrence(hash: hash, key: key)
+                        var meta: String?
+                        if !r.meta.isEmpty { meta = JSONWriter.string(.object(r.meta)) }
+                        let id = try writer.add(NewInstruction(
+                            subset: subset, member: member.member, line: r.line.map(Int64.init), record: Int64(r.record),
+                            byteOffset: r.byteOffset, task: r.task, instruction: r.instruction, input: r.input,
+                            output: r.output, meta: meta, normHash: hash), duplicateOf: firstID)
+                        if firstID == nil { remember(hash: hash, id: id) }
+                        perSubset[subset, default: 0] += 1
+                    case let .bad(error):
+                        guard options.skipBad else { throw error }
+                        try writer.addBadRecord(member: error.member, line: error.line.map(Int64.init),
+                                                byteOffset: error.byteOffset, message: error.message)
+                        if badListed.count < Self.badRecordsListed { badListed.append(error.description) }
+                    case .filtered:
+                        filtered += 1
+                    }
+                }
+            }
+            if formats.isEmpty { throw InputError(path: uri, message: "no data files in the archive (expected .jsonl, .json, .tsv or .tfrecord members)") }
+            let info = try writer.commit(filtered: filtered, format: formats.joined(separator: "+"))
+            return SourceReport(uri: uri, sha256: sha, bytes: size, format: info.format, alreadyIngested: false,
+                                records: info.records, duplicates: info.duplicates, skipped: info.skipped, filtered: info.filtered,
+                                subsets: perSubset, badRecords: badListed)
+        } catch {
+            writer.rollback()
+            // Forget the hashes this file added: none of its rows exist any more.
+            firstByHash = try store.firstOccurrencesByHash()
+            extraFirsts = [:]
+            throw error
+        }
+    }
+
+    private func folderName(of path: String) -> String? {
+        let parent = (path as NSString).deletingLastPathComponent
+        let name = (parent as NSString).lastPathComponent
+        return name.isEmpty || name == "." || name == "/" ? nil : name
+    }
+
+    private func resolveFormat(name: String, peek: PeekableSource, context: StreamContext) throws -> Format {
+        if options.format != .auto { return options.format }
+        let head = try peek.peek(65_536)
+        guard let f = FormatDetector.detect(name: name, head: head) else {
+            throw context.error("cannot tell the format: expected a JSON array (Alpaca), JSON Lines with known keys, a .tsv (FLAN CoT) or a .tfrecord (P3); pass --format")
+        }
+        return f
+    }
+
+    private func makeReader(format: Format, source: ByteSource, context: StreamContext) -> RecordReader {
+        switch format {
+        case .alpaca: return JSONArrayReader(source: source, format: .alpaca, context: context)
+        case .flanCot: return FlanCotReader(source: source, context: context)
+        case .p3 where context.baseName.contains(".tfrecord"): return P3TFRecordReader(source: source, context: context)
+        default: return JSONLinesReader(source: source, format: format, context: context)
+        }
+    }
+
+    private func subsetFor(_ r: ParsedRecord, format: Format, context: StreamContext) throws -> String {
+        if let s = options.subset { return s }
+        if let s = r.subset { return s }
+        if let s = format.defaultSubset { return s }
+        throw context.error("\(format.rawValue) data does not say which subset it belongs to: pass --subset NAME (e.g. original_p3)")
+    }
+
+    private func firstOccurrence(hash: Int64, key: String) throws -> Int64? {
+        guard let first = firstByHash[hash] else { return nil }
+        for id in [first] + (extraFirsts[hash] ?? []) {
+            if let t = try store.instructionText(id: id), InstructionKey.key(instruction: t.instruction, input: t.input) == key {
+                return id
+            }
+        }
+        return nil
+    }
+
+    private func remember(hash: Int64, id: Int64) {
+        if firstByHash[hash] == nil { firstByHash[hash] = id } else { extraFirsts[hash, default: []].append(id) }
+    }
+}
+
+/// Counts the bytes that pass through.
+final class CountingSource: ByteSource {
+    private let inner: ByteSource
+    private let onRead: (Int) -> Void
+    init(_ inner: ByteSource, onRead: @escaping (Int) -> Void) { self.inner = inner; self.onRead = onRead }
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        let n = try inner.read(into: buffer)
+        onRead(n)
+        return n
+    }
+}
+
+/// Lets format detection look at the first bytes without consuming them.
+final class PeekableSource: ByteSource {
+    private let inner: ByteSource
+    private var head: [UInt8] = []
+    private var headPosition = 0
+    init(_ inner: ByteSource) { self.inner = inner }
+
+    func peek(_ count: Int) throws -> [UInt8] {
+        var chunk = [UInt8](repeating: 0, count: 65_536)
+        while head.count < count {
+            let n = try chunk.withUnsafeMutableBytes { try inner.read(into: $0) }
+            if n == 0 { break }
+            head.append(contentsOf: chunk[0..<n])
+        }
+        return Array(head.prefix(count))
+    }
+
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        if headPosition < head.count {
+            let n = min(buffer.count, head.count - headPosition)
+            head.withUnsafeBytes { buffer.baseAddress!.copyMemory(from: $0.baseAddress! + headPosition, byteCount: n) }
+            headPosition += n
+            return n
+        }
+        return try inner.read(into: buffer)
+    }
+}

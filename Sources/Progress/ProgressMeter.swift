@@ -1,0 +1,48 @@
+import Foundation
+
+/// A one-line progress display on standard error (done/total, rate, ETA). It draws only when
+/// standard error is a terminal, at most ten times a second, and stays silent otherwise.
+public final class ProgressMeter {
+    private let label: String
+    private let unit: String
+    private let total: Double?
+    private let enabled: Bool
+    private let start = Date()
+    private var lastDraw = Date.distantPast
+    private var drew = false
+
+    /// `unit` names what `done` counts ("MB", "rows"); `total` is nil when unknown.
+    public init(label: String, unit: String, total: Double?, enabled: Bool = isatty(STDERR_FILENO) == 1) {
+        self.label = label; self.unit = unit; self.total = total; self.enabled = enabled
+    }
+
+    public func update(_ done: Double) {
+        guard enabled else { return }
+        let now = Date()
+        guard now.timeIntervalSince(lastDraw) >= 0.1 else { return }
+        lastDraw = now
+        let elapsed = max(now.timeIntervalSince(start), 1e-9)
+        let rate = done / elapsed
+        var line = "\(label): \(Self.format(done))"
+        if let total { line += "/\(Self.format(total))" }
+        line += " \(unit), \(Self.format(rate)) \(unit)/s"
+        if let total, rate > 0, done < total { line += ", ETA \(Self.duration((total - done) / rate))" }
+        FileHandle.standardError.write(Data(("\r\u{1B}[K" + line).utf8))
+        drew = true
+    }
+
+    /// Clears the line.
+    public func finish() {
+        guard enabled, drew else { return }
+        FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+    }
+
+    static func format(_ x: Double) -> String {
+        x >= 100 ? String(Int(x.rounded())) : String(format: "%.1f", x)
+    }
+
+    static func duration(_ s: Double) -> String {
+        let t = Int(s.rounded())
+        return t >= 3600 ? "\(t / 3600)h\(t % 3600 / 60)m" : t >= 60 ? "\(t / 60)m\(t % 60)s" : "\(t)s"
+    }
+}

@@ -1,0 +1,68 @@
+/// The store's schema, as numbered migrations. A migration is never edited after it lands:
+/// schema changes are new entries at the end. `PRAGMA user_version` records how many ran.
+public enum Migrations {
+    public static let all: [(version: Int, name: String, sql: String)] = [
+        (1, "sources, subsets, instructions, bad records", """
+        -- One row per ingested file or download, keyed by the sha256 of its bytes as read
+        -- (a compressed file or archive is hashed as it is on disk).
+        CREATE TABLE sources (
+            id          INTEGER PRIMARY KEY,
+            uri         TEXT    NOT NULL,           -- path as given, or URL without credentials
+            sha256      TEXT    NOT NULL UNIQUE,
+            bytes       INTEGER NOT NULL,
+            format      TEXT    NOT NULL,           -- alpaca, self-instruct, p3, flan, ...
+            records     INTEGER NOT NULL DEFAULT 0, -- instructions added
+            duplicates  INTEGER NOT NULL DEFAULT 0, -- of those, exact duplicates of an earlier one
+            skipped     INTEGER NOT NULL DEFAULT 0, -- malformed records skipped under --skip-bad
+            filtered    INTEGER NOT NULL DEFAULT 0  -- records a format rule leaves out (P3 wrong answer choices)
+        );
+
+        -- Subsets follow LaMini-instruction's instruction_source names. Seed subsets feed
+        -- generation and are not exported by default.
+        CREATE TABLE subsets (
+            name TEXT PRIMARY KEY,
+            role TEXT NOT NULL CHECK (role IN ('corpus', 'seed'))
+        ) WITHOUT ROWID;
+
+        -- Every instruction in corpus order (id), with its provenance.
+        CREATE TABLE instructions (
+            id           INTEGER PRIMARY KEY,
+            subset       TEXT    NOT NULL REFERENCES subsets(name),
+            source_id    INTEGER NOT NULL REFERENCES sources(id),
+            member       TEXT,                      -- path inside an archive or folder; NULL for a plain file
+            line         INTEGER,                   -- 1-based line where the record starts (text formats)
+            record       INTEGER NOT NULL,          -- 1-based record number within the member
+            byte_offset  INTEGER NOT NULL,          -- where the record starts in the (decompressed) member
+            task         TEXT,                      -- P3/FLAN task or Self-Instruct task name
+            instruction  TEXT    NOT NULL,
+            input        TEXT    NOT NULL DEFAULT '',
+            output       TEXT,                      -- the source's own response, NULL when it has none
+            meta         TEXT,                      -- JSON object of format-specific fields
+            norm_hash    INTEGER NOT NULL,          -- first 8 bytes of sha256 of the normalised instruction and input
+            duplicate_of INTEGER REFERENCES instructions(id)  -- first occurrence when this is an exact duplicate
+        );
+        CREATE INDEX instructions_by_subset ON instructions(subset, id);
+        CREATE INDEX instructions_first_by_hash ON instructions(norm_hash) WHERE duplicate_of IS NULL;
+
+        -- Records skipped under --skip-bad, with what was wrong.
+        CREATE TABLE bad_records (
+            id          INTEGER PRIMARY KEY,
+            source_id   INTEGER NOT NULL REFERENCES sources(id),
+            member      TEXT,
+            line        INTEGER,
+            byte_offset INTEGER,
+            message     TEXT    NOT NULL
+        );
+        """),
+    ]
+
+    /// The whole schema as one SQL script (what `schemas/store.sql` holds).
+    public static var schemaSQL: String {
+        var out = "-- Herd store schema: the numbered migrations of Sources/Store/Migrations.swift, in order.\n"
+        out += "-- Generated; do not edit. The database records how many ran in PRAGMA user_version.\n"
+        for m in all {
+            out += "\n-- Migration \(m.version): \(m.name)\n\(m.sql)\nPRAGMA user_version = \(m.version);\n"
+        }
+        return out
+    }
+}

@@ -1,0 +1,34 @@
+import ArgumentParser
+import Foundation
+
+@main
+struct Herd: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "herd",
+        abstract: "Build, audit and export instruction-distillation corpora (LaMini-LM style).",
+        version: "0.1.0",
+        subcommands: [InitCommand.self, IngestCommand.self, StatsCommand.self, ExportCommand.self, SchemaCommand.self]
+    )
+}
+
+/// `--store PATH`, shared by every command that works on a store.
+struct StoreOptions: ParsableArguments {
+    @Option(name: .long, help: "The store (herd.db). Default: $HERD_STORE, then ./herd.db.")
+    var store: String?
+}
+
+/// Prints a library error as `herd: error: …` and exits with status 1.
+func reportingErrors<T>(_ body: () throws -> T) throws -> T {
+    do {
+        return try body()
+    } catch let e as ExitCode {
+        throw e
+    } catch {
+        FileHandle.standardError.write(Data("herd: error: \(error)\n".utf8))
+        throw ExitCode(1)
+    }
+}
+
+func printJSON(_ text: String) {
+    FileHandle.standardOutput.write(Data((text.hasSuffix("\n") ? text : text + "\n").utf8))
+}

@@ -1,0 +1,186 @@
+import Checksums
+import Foundation
+import XCTest
+
+let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+
+/// Runs the real `herd` binary that `swift test` built next to the test bundle.
+final class EndToEndTests: XCTestCase {
+    var dir: String!
+
+    var herdPath: String {
+        var url = Bundle(for: EndToEndTests.self).bundleURL
+        while url.pathExtension == "xctest" || url.lastPathComponent.hasSuffix(".xctest") { url.deleteLastPathComponent() }
+        let candidate = url.appendingPathComponent("herd").path
+        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        return Bundle(for: EndToEndTests.self).bundleURL.deletingLastPathComponent().appendingPathComponent("herd").path
+    }
+
+    override func setUpWithError() throws {
+        dir = NSTemporaryDirectory() + "herd-e2e-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
+
+    struct Result { var status: Int32; var stdout: String; var stderr: String }
+
+    @discardableResult
+    func herd(_ args: [String], environment: [String: String] = [:]) throws -> Result {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: herdPath)
+        p.arguments = args
+        var env = ProcessInfo.processInfo.environment
+        env["HERD_STORE"] = nil
+        for (k, v) in environment { env[k] = v }
+        p.environment = env
+        p.currentDirectoryURL = URL(fileURLWithPath: dir)
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out; p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    }
+
+    func fixture(_ rel: String) -> String { "\(repoRoot)/fixtures/\(rel)" }
+
+    func testInitIngestStatsExport() throws {
+        let r = try herd(["init", "proj"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: "\(dir!)/proj/herd.toml"))
+        XCTAssertNotEqual(try herd(["init", "proj"]).status, 0)
+        let env = ["HERD_STORE": "proj/herd.db"]
+        let ing = try herd(["ingest", fixture("alpaca/alpaca_data_first200.json"), fixture("flan/cot_qasc_train.tsv"), "--json"], environment: env)
+        XCTAssertEqual(ing.status, 0, ing.stderr)
+        XCTAssertTrue(ing.stdout.contains(#""records":200"#), ing.stdout)
+        XCTAssertTrue(ing.stdout.contains(#""records":1084"#), ing.stdout)
+        let again = try herd(["ingest", fixture("alpaca/alpaca_data_first200.json")], environment: env)
+        XCTAssertTrue(again.stdout.contains("already in the store"), again.stdout)
+
+        let stats = try herd(["stats", "--json", "--store", "proj/herd.db"])
+        XCTAssertEqual(stats.status, 0, stats.stderr)
+        let json = try JSONSerialization.jsonObject(with: Data(stats.stdout.utf8)) as! [String: Any]
+        let subsets = json["subsets"] as! [String: [String: Any]]
+        XCTAssertEqual(subsets["alpaca"]?["count"] as? Int, 200)
+        XCTAssertEqual(subsets["original_flan"]?["count"] as? Int, 1084)
+        XCTAssertEqual((json["total"] as! [String: Any])["count"] as? Int, 1284)
+
+        let ex = try herd(["export", "out", "--shard-rows", "500", "--val-fraction", "0.1", "--seed", "7"], environment: env)
+        XCTAssertEqual(ex.status, 0, ex.stderr)
+        let manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(dir!)/out/manifest.json"))) as! [String: Any]
+        let files = manifest["files"] as! [[String: Any]]
+        XCTAssertEqual(files.map { $0["name"] as! String }, [
+            "train-00000-of-00003.jsonl.gz", "train-00001-of-00003.jsonl.gz", "train-00002-of-00003.jsonl.gz",
+            "validation-00000-of-00001.jsonl.gz",
+        ])
+        for f in files {
+            let path = "\(dir!)/out/\(f["name"] as! String)"
+            XCTAssertEqual(try SHA256.hexOfFile(atPath: path), f["sha256"] as? String)
+        }
+        // Same store, same seed: byte-identical shards.
+        XCTAssertEqual(try herd(["export", "out2", "--shard-rows", "500", "--val-fraction", "0.1", "--seed", "7"], environment: env).status, 0)
+        for f in files {
+            let name = f["name"] as! String
+            XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: "\(dir!)/out/\(name)")),
+                           try Data(contentsOf: URL(fileURLWithPath: "\(dir!)/out2/\(name)")))
+        }
+    }
+
+    func testBadInputExitsNonZeroWithLocation() throws {
+        XCTAssertEqual(try herd(["init", "p"]).status, 0)
+        let bad = "\(dir!)/bad.jsonl"
+        try Data("{\"instruction\":\"a\"}\n{\"instruction\":\n".utf8).write(to: URL(fileURLWithPath: bad))
+        let r = try herd(["ingest", "--store", "p/herd.db", "--subset", "x", bad])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.stderr.hasPrefix("herd: error: \(bad):2: invalid JSON"), r.stderr)
+        let s = try herd(["ingest", "--store", "p/herd.db", "--subset", "x", "--skip-bad", bad])
+        XCTAssertEqual(s.status, 0, s.stderr)
+        XCTAssertTrue(s.stdout.contains("1 records"), s.stdout)
+        XCTAssertTrue(s.stdout.contains("1 skipped"), s.stdout)
+        let missingStore = try herd(["stats", "--store", "nowhere.db"])
+        XCTAssertEqual(missingStore.status, 1)
+        XCTAssertTrue(missingStore.stderr.contains("no Herd store here"), missingStore.stderr)
+        XCTAssertNotEqual(try herd(["ingest", "--store", "p/herd.db", "--sha256", "xyz", bad]).status, 0)
+    }
+
+    /// kill -9 in the middle of an ingest, then run it again: nothing lost, nothing twice.
+    func testKilledIngestResumesExactly() throws {
+        XCTAssertEqual(try herd(["init", "p"]).status, 0)
+        let big = "\(dir!)/big.jsonl"
+        var text = ""
+        text.reserveCapacity(40_000_000)
+        for i in 0..<300_000 {
+            text += "{\"instruction\":\"instruction number \(i) about some topic\",\"input\":\"\",\"output\":\"a response that is long enough to make the file large enough to take a while \(i)\"}\n"
+        }
+        try Data(text.utf8).write(to: URL(fileURLWithPath: big))
+        let small = fixture("lamini/dataset_card_examples.jsonl")
+        XCTAssertEqual(try herd(["ingest", "--store", "p/herd.db", small]).status, 0)
+
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: herdPath)
+        p.arguments = ["ingest", "--store", "p/herd.db", "--subset", "big", big]
+        p.currentDirectoryURL = URL(fileURLWithPath: dir)
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        // Wait until it is writing (the WAL grows), then kill it without warning.
+        let wal = "\(dir!)/p/herd.db-wal"
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline {
+            let size = (try? FileManager.default.attributesOfItem(atPath: wal)[.size] as? Int) ?? 0
+            if size > 2_000_000 { break }
+            usleep(2000)
+        }
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationReason, .uncaughtSignal, "the ingest finished before it could be killed")
+
+        let mid = try herd(["stats", "--json", "--store", "p/herd.db"])
+        XCTAssertFalse(mid.stdout.contains("\"big\""), "a killed ingest left rows behind")
+        let again = try herd(["ingest", "--store", "p/herd.db", "--subset", "big", big, small, "--json"])
+        XCTAssertEqual(again.status, 0, again.stderr)
+        XCTAssertTrue(again.stdout.contains(#""records":300000"#), again.stdout)
+        XCTAssertTrue(again.stdout.contains(#""already_ingested":true"#), again.stdout)
+        let stats = try herd(["stats", "--json", "--store", "p/herd.db"])
+        let json = try JSONSerialization.jsonObject(with: Data(stats.stdout.utf8)) as! [String: Any]
+        XCTAssertEqual(((json["subsets"] as! [String: [String: Any]])["big"])?["count"] as? Int, 300_000)
+        XCTAssertEqual((json["total"] as! [String: Any])["count"] as? Int, 300_002)
+    }
+
+    /// http(s) inputs go through libcurl into the store's cache, then ingest like files.
+    func testIngestFromURL() throws {
+        XCTAssertEqual(try herd(["init", "p"]).status, 0)
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        server.arguments = ["python3", "-c", """
+            import http.server, functools, sys
+            h = functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[1])
+            s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), h)
+            print(s.server_address[1], flush=True)
+            s.serve_forever()
+            """, "\(repoRoot)/fixtures"]
+        let out = Pipe()
+        server.standardOutput = out
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        defer { server.terminate(); server.waitUntilExit() }
+        var portText = ""
+        while !portText.hasSuffix("\n") {
+            let d = out.fileHandleForReading.readData(ofLength: 1)
+            if d.isEmpty { break }
+            portText += String(decoding: d, as: UTF8.self)
+        }
+        let port = portText.trimmingCharacters(in: .whitespacesAndNewlines)
+        let url = "http://127.0.0.1:\(port)/alpaca/alpaca_data_first200.json"
+        let sha = try SHA256.hexOfFile(atPath: fixture("alpaca/alpaca_data_first200.json"))
+        let bad = try herd(["ingest", "--store", "p/herd.db", "--sha256", String(repeating: "a", count: 64), url])
+        XCTAssertEqual(bad.status, 1)
+        XCTAssertTrue(bad.stderr.contains("sha256 mismatch"), bad.stderr)
+        let r = try herd(["ingest", "--store", "p/herd.db", "--sha256", sha, url, "--json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains(#""records":200"#), r.stdout)
+        XCTAssertTrue(r.stdout.contains(#""uri":"\#(url)""#), r.stdout)
+    }
+}

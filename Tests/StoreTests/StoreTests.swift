@@ -1,0 +1,87 @@
+import Foundation
+@testable import Store
+import XCTest
+
+final class StoreTests: XCTestCase {
+    var dir: String!
+
+    override func setUpWithError() throws {
+        dir = NSTemporaryDirectory() + "herd-store-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
+
+    func row(_ text: String, subset: String = "alpaca", hash: Int64 = 1) -> NewInstruction {
+        NewInstruction(subset: subset, member: nil, line: 1, record: 1, byteOffset: 0, task: nil, instruction: text,
+                       input: "", output: "out", meta: nil, normHash: hash)
+    }
+
+    /// schemas/store.sql is the migrations' SQL; regenerate it with `make schemas`.
+    func testCommittedSchemaMatchesMigrations() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let committed = try String(contentsOf: root.appendingPathComponent("schemas/store.sql"), encoding: .utf8)
+        XCTAssertEqual(committed, Migrations.schemaSQL)
+    }
+
+    func testCreateMigratesAndUsesWAL() throws {
+        let store = try Store.create(at: dir + "/herd.db")
+        XCTAssertEqual(store.schemaVersion, Migrations.all.last!.version)
+        XCTAssertEqual(try store.db.scalarText("PRAGMA journal_mode"), "wal")
+        XCTAssertThrowsError(try Store.create(at: dir + "/herd.db")) { XCTAssertTrue("\($0)".contains("already exists")) }
+        XCTAssertThrowsError(try Store.open(dir + "/missing.db")) { XCTAssertTrue("\($0)".contains("no Herd store here")) }
+    }
+
+    func testNewerSchemaIsRefused() throws {
+        let path = dir + "/herd.db"
+        _ = try Store.create(at: path)
+        try Database(path: path).execute("PRAGMA user_version = 999")
+        XCTAssertThrowsError(try Store.open(path)) { XCTAssertTrue("\($0)".contains("newer than this herd understands")) }
+    }
+
+    func testResolvePathPrecedence() {
+        XCTAssertEqual(Store.resolvePath(explicit: "a.db", environment: ["HERD_STORE": "b.db"]), "a.db")
+        XCTAssertEqual(Store.resolvePath(explicit: nil, environment: ["HERD_STORE": "b.db"]), "b.db")
+        XCTAssertEqual(Store.resolvePath(explicit: nil, environment: [:]), "herd.db")
+    }
+
+    func testSourceWriterCommitsOrLeavesNothing() throws {
+        let store = try Store.create(at: dir + "/herd.db")
+        let w = try SourceWriter(store: store, uri: "a.json", sha256: "aa", bytes: 10, format: "alpaca")
+        let first = try w.add(row("one", hash: 1), duplicateOf: nil)
+        try w.add(row("one again", hash: 1), duplicateOf: first)
+        try w.add(row("seed", subset: "self_instruct_seed", hash: 2), duplicateOf: nil)
+        try w.addBadRecord(member: nil, line: 7, byteOffset: 99, message: "expected an object")
+        let info = try w.commit(filtered: 3, format: "alpaca")
+        XCTAssertEqual(info, SourceInfo(id: 1, uri: "a.json", sha256: "aa", bytes: 10, format: "alpaca", records: 3,
+                                        duplicates: 1, skipped: 1, filtered: 3))
+        XCTAssertEqual(try store.subsets(), [SubsetInfo(name: "alpaca", role: "corpus"), SubsetInfo(name: "self_instruct_seed", role: "seed")])
+        XCTAssertEqual(try store.firstOccurrencesByHash(), [1: 1, 2: 3])
+        XCTAssertEqual(try store.exportableIDs(subsets: ["alpaca"], includeDuplicates: false), [1])
+        XCTAssertEqual(try store.exportableIDs(subsets: ["alpaca"], includeDuplicates: true), [1, 2])
+        XCTAssertEqual(try store.badRecords(sourceID: 1, limit: 20).first?.message, "expected an object")
+
+        // A writer that is abandoned (an error, a kill) leaves the store exactly as it was.
+        let w2 = try SourceWriter(store: store, uri: "b.json", sha256: "bb", bytes: 5, format: "alpaca")
+        try w2.add(row("two", hash: 5), duplicateOf: nil)
+        w2.rollback()
+        XCTAssertEqual(try store.instructionCount(), 3)
+        XCTAssertNil(try store.source(sha256: "bb"))
+        XCTAssertEqual(try store.sources().count, 1)
+    }
+
+    func testForEachInstructionGivesCanonicalIDs() throws {
+        let store = try Store.create(at: dir + "/herd.db")
+        let w = try SourceWriter(store: store, uri: "a", sha256: "a", bytes: 1, format: "x")
+        let a = try w.add(row("x"), duplicateOf: nil)
+        try w.add(row("x"), duplicateOf: a)
+        _ = try w.commit(filtered: 0, format: "x")
+        var seen: [(Int64, Int64, Bool, String)] = []
+        try store.forEachInstruction(subset: "alpaca", connection: try store.readerConnection()) { v in
+            seen.append((v.id, v.canonicalID, v.isDuplicate, String(decoding: v.instruction, as: UTF8.self)))
+        }
+        XCTAssertEqual(seen.map(\.0), [1, 2])
+        XCTAssertEqual(seen.map(\.1), [1, 1])
+        XCTAssertEqual(seen.map(\.2), [false, true])
+    }
+}
