@@ -54,7 +54,7 @@ let package = Package(
         .testTarget(name: "FetchTests", dependencies: ["Fetch", "Checksums"], exclude: ["misbehaving_server.py"]),
         .testTarget(name: "StoreTests", dependencies: ["Store"]),
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "Store", "Checksums"]),
-        .testTarget(name: "StatsTests", dependencies: ["Stats", "Store"]),
+        .testTarget(name: "StatsTests", dependencies: ["Stats", "Store"], exclude: ["mattr_reference.json", "reference_mattr.py"]),
         .testTarget(name: "ExportTests", dependencies: ["Export", "Store", "Checksums"]),
         .testTarget(name: "LinalgTests", dependencies: ["Linalg"]),
         .testTarget(name: "EndToEndTests", dependencies: ["Checksums"]),

@@ -134,33 +134,27 @@ public final class Ingester {
         let meter = ProgressMeter(label: (uri as NSString).lastPathComponent, unit: "MB",
                                   total: file.container == .plain ? Double(size) / 1e6 : nil, enabled: options.showProgress)
         defer { meter.finish() }
-        var consumed: Int64 = 0
+        // Reading, parsing and normalising run on a second thread; this one deduplicates and writes.
+        let queue = BoundedQueue<[PreparedEvent]>(capacity: 8)
+        let producer = Thread { [self] in
+            do {
+                try self.produce(file: file, uri: uri, path: path, queue: queue, meter: meter)
+                queue.put([.end])
+            } catch {
+                queue.put([.failed(error)])
+            }
+        }
+        producer.stackSize = 8 << 20
+        producer.start()
         do {
-            while let member = try file.nextMember() {
-                if member.member != nil, !FormatDetector.isDataFile(name: member.name) { continue }
-                let counting = CountingSource(member.source) { n in consumed += Int64(n); meter.update(Double(consumed) / 1e6) }
-                let peek = PeekableSource(counting)
-                let context = StreamContext(path: uri, member: member.member,
-                                            baseName: (member.name as NSString).lastPathComponent,
-                                            folderName: folderName(of: member.member ?? path))
-                let format = try resolveFormat(name: member.name, peek: peek, context: context)
-                if !formats.contains(format.rawValue) { formats.append(format.rawValue) }
-                let reader = makeReader(format: format, source: peek, context: context)
-                while let event = try reader.next() {
+            consuming: while true {
+                for event in queue.take() {
                     switch event {
-                    case let .record(r):
-                        let subset = try subsetFor(r, format: format, context: context)
-                        let key = InstructionKey.key(instruction: r.instruction, input: r.input)
-                        let hash = InstructionKey.hash(ofKey: key)
-                        let firstID = try firstOccurrence(hash: hash, key: key)
-                        var meta: String?
-                        if !r.meta.isEmpty { meta = JSONWriter.string(.object(r.meta)) }
-                        let id = try writer.add(NewInstruction(
-                            subset: subset, member: member.member, line: r.line.map(Int64.init), record: Int64(r.record),
-                            byteOffset: r.byteOffset, task: r.task, instruction: r.instruction, input: r.input,
-                            output: r.output, meta: meta, normHash: hash), duplicateOf: firstID)
-                        if firstID == nil { remember(hash: hash, id: id) }
-                        perSubset[subset, default: 0] += 1
+                    case let .record(r, key):
+                        let firstID = try firstOccurrence(hash: r.normHash, key: key)
+                        let id = try writer.add(r, duplicateOf: firstID)
+                        if firstID == nil { remember(hash: r.normHash, id: id) }
+                        perSubset[r.subset, default: 0] += 1
                     case let .bad(error):
                         guard options.skipBad else { throw error }
                         try writer.addBadRecord(member: error.member, line: error.line.map(Int64.init),
@@ -168,6 +162,12 @@ public final class Ingester {
                         if badListed.count < Self.badRecordsListed { badListed.append(error.description) }
                     case .filtered:
                         filtered += 1
+                    case let .format(f):
+                        if !formats.contains(f) { formats.append(f) }
+                    case let .failed(error):
+                        throw error
+                    case .end:
+                        break consuming
                     }
                 }
             }
@@ -177,12 +177,63 @@ public final class Ingester {
                                 records: info.records, duplicates: info.duplicates, skipped: info.skipped, filtered: info.filtered,
                                 subsets: perSubset, badRecords: badListed)
         } catch {
+            queue.close() // the producer stops at its next put
             writer.rollback()
             // Forget the hashes this file added: none of its rows exist any more.
             firstByHash = try store.firstOccurrencesByHash()
             extraFirsts = [:]
             throw error
         }
+    }
+
+    /// What the reading thread hands to the writing thread.
+    enum PreparedEvent {
+        case record(NewInstruction, key: String)
+        case bad(InputError)
+        case filtered
+        case format(String)
+        case failed(Error)
+        case end
+    }
+
+    /// Reads every member of `file`, parses, assigns subsets and computes the duplicate keys.
+    private func produce(file: InputFile, uri: String, path: String, queue: BoundedQueue<[PreparedEvent]>,
+                         meter: ProgressMeter) throws {
+        var consumed: Int64 = 0
+        var batch: [PreparedEvent] = []
+        batch.reserveCapacity(1024)
+        func flush() throws {
+            if !queue.put(batch) { throw CancellationError() }
+            batch = []
+            batch.reserveCapacity(1024)
+        }
+        while let member = try file.nextMember() {
+            if member.member != nil, !FormatDetector.isDataFile(name: member.name) { continue }
+            let counting = CountingSource(member.source) { n in consumed += Int64(n); meter.update(Double(consumed) / 1e6) }
+            let peek = PeekableSource(counting)
+            let context = StreamContext(path: uri, member: member.member,
+                                        baseName: (member.name as NSString).lastPathComponent,
+                                        folderName: folderName(of: member.member ?? path))
+            let format = try resolveFormat(name: member.name, peek: peek, context: context)
+            batch.append(.format(format.rawValue))
+            let reader = makeReader(format: format, source: peek, context: context)
+            while let event = try reader.next() {
+                switch event {
+                case let .record(r):
+                    let subset = try subsetFor(r, format: format, context: context)
+                    let key = InstructionKey.key(instruction: r.instruction, input: r.input)
+                    let meta: String? = r.meta.isEmpty ? nil : JSONWriter.string(.object(r.meta))
+                    batch.append(.record(NewInstruction(
+                        subset: subset, member: member.member, line: r.line.map(Int64.init), record: Int64(r.record),
+                        byteOffset: r.byteOffset, task: r.task, instruction: r.instruction, input: r.input,
+                        output: r.output, meta: meta, normHash: InstructionKey.hash(ofKey: key)), key: key))
+                case let .bad(error): batch.append(.bad(error))
+                case .filtered: batch.append(.filtered)
+                }
+                if batch.count >= 1024 { try flush() }
+            }
+        }
+        try flush()
     }
 
     private func folderName(of path: String) -> String? {
@@ -228,6 +279,39 @@ public final class Ingester {
 
     private func remember(hash: Int64, id: Int64) {
         if firstByHash[hash] == nil { firstByHash[hash] = id } else { extraFirsts[hash, default: []].append(id) }
+    }
+}
+
+/// A blocking queue of bounded length between one producer and one consumer.
+final class BoundedQueue<T> {
+    private var items: [T] = []
+    private let capacity: Int
+    private let condition = NSCondition()
+    private var closed = false
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    /// Waits for room; false when the consumer closed the queue.
+    @discardableResult
+    func put(_ item: T) -> Bool {
+        condition.lock(); defer { condition.unlock() }
+        while items.count >= capacity && !closed { condition.wait() }
+        if closed { return false }
+        items.append(item)
+        condition.broadcast()
+        return true
+    }
+
+    func take() -> T {
+        condition.lock(); defer { condition.unlock() }
+        while items.isEmpty { condition.wait() }
+        let item = items.removeFirst()
+        condition.broadcast()
+        return item
+    }
+
+    func close() {
+        condition.lock(); closed = true; items.removeAll(); condition.broadcast(); condition.unlock()
     }
 }
 

@@ -172,11 +172,13 @@ final class JSONLinesReader: RecordReader {
 
     func next() throws -> ReadEvent? {
         while let line = try lines.next() {
-            if line.bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
+            var bytes = line.bytes
+            if line.number == 1, bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes = UnsafeBufferPointer(rebasing: bytes[3...]) } // BOM
+            if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
             count += 1
             let value: JSONValue
             do {
-                value = try JSONParser.parse(line.bytes)
+                value = try JSONParser.parse(bytes)
             } catch let e as JSONError {
                 return .bad(context.error(line: line.number, "invalid JSON at column \(e.column): \(e.message)"))
             }

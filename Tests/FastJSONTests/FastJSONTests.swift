@@ -219,6 +219,30 @@ final class FastJSONParserTests: XCTestCase {
         assertError([0xEF, 0xBB, 0xBF, 0x31], "unexpected UTF-8 byte order mark, expected a JSON value", offset: 0)
     }
 
+    /// Every lead byte with many continuations: accepted exactly when the standard library accepts the bytes,
+    /// and rejected at an offset inside the offending sequence.
+    func testUTF8AgreesWithStandardLibrary() throws {
+        guard #available(macOS 15, iOS 18, tvOS 18, watchOS 11, visionOS 2, *) else { return }
+        let seconds = (0x20...0xFF).filter { $0 != 0x22 && $0 != 0x5C }.map { UInt8($0) }
+        for lead in UInt8(0x80)...UInt8(0xFF) {
+            for second in seconds {
+                for third: UInt8 in [0x41, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC0] {
+                    let content: [UInt8] = [lead, second, third, 0x80, 0x61]
+                    let doc = [0x22] + content + [0x22]
+                    let reference = content.withUnsafeBufferPointer { String(validating: $0, as: UTF8.self) }
+                    do {
+                        let v = try JSONParser.parse(doc)
+                        XCTAssertEqual(v, reference.map(JSONValue.string), "\(content)")
+                    } catch let e as JSONError {
+                        XCTAssertNil(reference, "\(content)")
+                        XCTAssertEqual(e.message, "invalid UTF-8 in string")
+                        XCTAssertTrue((1...4).contains(e.offset), "\(content) at \(e.offset)")
+                    }
+                }
+            }
+        }
+    }
+
     func testStructureErrors() {
         assertError("[1,]", "expected a JSON value after ',' in array (trailing commas are not allowed)", offset: 3)
         assertError("[1 , ]", "expected a JSON value after ',' in array (trailing commas are not allowed)", offset: 5)
