@@ -5,6 +5,8 @@ import Foundation
 /// inside the callback that receives them.
 public struct InstructionView {
     public var id: Int64
+    /// The subset's name as UTF-8.
+    public var subset: UnsafeBufferPointer<UInt8>
     /// The first occurrence's id (this row's own id when it is not a duplicate).
     public var canonicalID: Int64
     public var isDuplicate: Bool
@@ -31,15 +33,30 @@ extension Store {
                                    _ body: (InstructionView) throws -> Void) throws {
         let c = connection ?? db
         let s = try c.prepare("""
-            SELECT id, duplicate_of, instruction, input, output FROM instructions
+            SELECT id, subset, duplicate_of, instruction, input, output FROM instructions
             WHERE subset = ? ORDER BY id
             """)
         try s.bind([.text(subset)])
-        while try s.step() {
-            let dup = s.isNull(1) ? nil : s.int64(1)
-            try body(InstructionView(id: s.int64(0), canonicalID: dup ?? s.int64(0), isDuplicate: dup != nil, instruction: s.textBytes(2),
-                                     input: s.textBytes(3), output: s.textBytes(4), hasOutput: !s.isNull(4)))
-        }
+        try c.readTransaction { while try s.step() { try body(Self.view(s)) } }
+    }
+
+    /// Streams the instructions with ids in `ids`, of every subset, in corpus order (for work split
+    /// into id ranges across threads, each with its own reader connection).
+    public func forEachInstruction(ids: Range<Int64>, connection: Database? = nil,
+                                   _ body: (InstructionView) throws -> Void) throws {
+        let c = connection ?? db
+        let s = try c.prepare("""
+            SELECT id, subset, duplicate_of, instruction, input, output FROM instructions
+            WHERE id >= ? AND id < ? ORDER BY id
+            """)
+        try s.bind([.int(ids.lowerBound), .int(ids.upperBound)])
+        try c.readTransaction { while try s.step() { try body(Self.view(s)) } }
+    }
+
+    private static func view(_ s: Statement) -> InstructionView {
+        let dup = s.isNull(2) ? nil : s.int64(2)
+        return InstructionView(id: s.int64(0), subset: s.textBytes(1), canonicalID: dup ?? s.int64(0), isDuplicate: dup != nil,
+                               instruction: s.textBytes(3), input: s.textBytes(4), output: s.textBytes(5), hasOutput: !s.isNull(5))
     }
 
     /// Ids of the instructions to export, in corpus order: the given subsets, duplicates left out
@@ -58,9 +75,56 @@ extension Store {
         return ids
     }
 
-    /// Reads rows by id (ids ascending, for a near-sequential walk of the table).
+    /// The smallest and largest instruction ids, nil when there are none (for cutting scans into parts).
+    public func instructionIDRange(connection: Database? = nil) throws -> ClosedRange<Int64>? {
+        let c = connection ?? db
+        guard let first = try c.scalarInt("SELECT min(id) FROM instructions"),
+              let last = try c.scalarInt("SELECT max(id) FROM instructions") else { return nil }
+        return first...last
+    }
+
+    /// The ids to export within `ids`, ascending, in one sequential scan: rows of `subsets`,
+    /// duplicates left out unless asked for, and rows without an output counted apart.
+    /// `candidates` counts every row of those subsets that passed the duplicate rule.
+    public func exportCandidates(ids: ClosedRange<Int64>, subsets: Set<String>, includeDuplicates: Bool,
+                                 connection: Database? = nil) throws -> (ids: [Int64], candidates: Int, withoutOutput: Int64) {
+        let c = connection ?? db
+        let wanted = Set(subsets.map { Array($0.utf8) })
+        return try c.readTransaction {
+            let s = try c.prepare("""
+                SELECT id, subset, duplicate_of IS NOT NULL, output IS NULL FROM instructions
+                WHERE id BETWEEN ? AND ? ORDER BY id
+                """)
+            try s.bind([.int(ids.lowerBound), .int(ids.upperBound)])
+            var out: [Int64] = []
+            var candidates = 0
+            var withoutOutput: Int64 = 0
+            // Rows of a subset come in long runs: remember the last subset's verdict.
+            var lastSubset: [UInt8]? = nil
+            var lastWanted = false
+            while try s.step() {
+                let subset = s.textBytes(1)
+                if lastSubset == nil || !subset.elementsEqual(lastSubset!) {
+                    let bytes = Array(subset)
+                    lastWanted = wanted.contains(bytes)
+                    lastSubset = bytes
+                }
+                guard lastWanted, includeDuplicates || s.int64(2) == 0 else { continue }
+                candidates += 1
+                if s.int64(3) != 0 { withoutOutput += 1 } else { out.append(s.int64(0)) }
+            }
+            return (out, candidates, withoutOutput)
+        }
+    }
+
+    /// Reads rows by id (ids ascending, for a near-sequential walk of the table), in one read
+    /// transaction: without it SQLite takes and drops its locks for every row.
     public func exportRows(ids: [Int64], connection: Database? = nil) throws -> [ExportRow] {
         let c = connection ?? db
+        return try c.readTransaction { try exportRowsInTransaction(ids: ids, connection: c) }
+    }
+
+    private func exportRowsInTransaction(ids: [Int64], connection c: Database) throws -> [ExportRow] {
         let s = try c.prepare("SELECT subset, instruction, input, output FROM instructions WHERE id = ?")
         var out: [ExportRow] = []
         out.reserveCapacity(ids.count)

@@ -58,6 +58,15 @@ public final class Database {
         }
     }
 
+    /// Runs `body` in one read transaction (a consistent snapshot, and no lock traffic per row).
+    /// Inside a transaction that is already open, just runs `body`.
+    public func readTransaction<T>(_ body: () throws -> T) throws -> T {
+        guard sqlite3_get_autocommit(handle) != 0 else { return try body() }
+        try execute("BEGIN")
+        defer { try? execute("COMMIT") }
+        return try body()
+    }
+
     public var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
 
     public var changes: Int { Int(sqlite3_changes(handle)) }
