@@ -8,8 +8,8 @@ import Store
 ///
 /// What it does, in order:
 /// 1. Picks the rows: those `Store.exportableIDs` gives for the chosen subsets (corpus order), less
-///    the rows without a response (counted in `totals.skippedWithoutResponse`), found by its own
-///    sequential pass over the table (see `plannedIDs`).
+///    the rows without a response (counted in `totals.skippedWithoutResponse`), found by sequential
+///    passes over id ranges on two threads (`Store.exportCandidates`, see `plannedIDs`).
 /// 2. Shuffles them with `DeterministicShuffle` (SplitMix64-driven Fisher–Yates) seeded with `seed`;
 ///    the first `Int((valFraction * n).rounded())` form `validation`, the rest `train`.
 /// 3. Cuts each split into shards of `shardRows` rows in shuffled order and writes them on two

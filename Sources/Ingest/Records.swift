@@ -148,6 +148,23 @@ enum JSONRecordFormat {
         return r
     }
 
+    /// The event for one parsed JSON record, located at `line`/`offset`; a format problem becomes a
+    /// bad record whose message starts with `prefix`.
+    static func event(_ value: JSONValue, format: Format, context: StreamContext, line: Int, record: Int,
+                      offset: Int64, prefix: String = "") -> ReadEvent {
+        do {
+            guard var r = try interpret(value, format: format, context: context) else { return .filtered }
+            r.line = line
+            r.record = record
+            r.byteOffset = offset
+            return .record(r)
+        } catch let p as RecordProblem {
+            return .bad(context.error(line: line, prefix + p.message))
+        } catch {
+            return .bad(context.error(line: line, prefix + "\(error)"))
+        }
+    }
+
     /// `t0_train_50k__ag_news_classify` → `ag_news_classify`: the exporters join the collection and task with "__".
     static func taskFromStem(_ stem: String) -> String {
         if let r = stem.range(of: "__", options: .backwards) { return String(stem[r.upperBound...]) }
@@ -182,15 +199,8 @@ final class JSONLinesReader: RecordReader {
             } catch let e as JSONError {
                 return .bad(context.error(line: line.number, "invalid JSON at column \(e.column): \(e.message)"))
             }
-            do {
-                guard var r = try JSONRecordFormat.interpret(value, format: format, context: context) else { return .filtered }
-                r.line = line.number
-                r.record = count
-                r.byteOffset = line.offset
-                return .record(r)
-            } catch let p as RecordProblem {
-                return .bad(context.error(line: line.number, p.message))
-            }
+            return JSONRecordFormat.event(value, format: format, context: context, line: line.number, record: count,
+                                          offset: line.offset)
         }
         return nil
     }
@@ -225,15 +235,8 @@ final class JSONArrayReader: RecordReader {
         } catch let e as JSONError {
             return .bad(context.error(line: element.line + e.line - 1, "invalid JSON in array element \(count): \(e.message)"))
         }
-        do {
-            guard var r = try JSONRecordFormat.interpret(value, format: format, context: context) else { return .filtered }
-            r.line = element.line
-            r.record = count
-            r.byteOffset = Int64(element.offset)
-            return .record(r)
-        } catch let p as RecordProblem {
-            return .bad(context.error(line: element.line, "array element \(count): \(p.message)"))
-        }
+        return JSONRecordFormat.event(value, format: format, context: context, line: element.line, record: count,
+                                      offset: Int64(element.offset), prefix: "array element \(count): ")
     }
 }
 

@@ -88,6 +88,19 @@ final class EndToEndTests: XCTestCase {
         }
     }
 
+    /// Same inputs in the same order: byte-identical store files.
+    func testSameInputsGiveAByteIdenticalStore() throws {
+        var digests: [String] = []
+        for name in ["a", "b"] {
+            XCTAssertEqual(try herd(["init", name]).status, 0)
+            let r = try herd(["ingest", "--store", "\(name)/herd.db", fixture("p3/P3"), fixture("archives/flan-jsonl.zip"),
+                              fixture("self-instruct/seed_tasks.jsonl")])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            digests.append(try SHA256.hexOfFile(atPath: "\(dir!)/\(name)/herd.db"))
+        }
+        XCTAssertEqual(digests[0], digests[1])
+    }
+
     func testBadInputExitsNonZeroWithLocation() throws {
         XCTAssertEqual(try herd(["init", "p"]).status, 0)
         let bad = "\(dir!)/bad.jsonl"
