@@ -22,7 +22,7 @@ struct IngestCommand: ParsableCommand {
     @Argument(help: "Files, folders or http(s) URLs.")
     var inputs: [String]
 
-    @Option(help: "Input format: \(Format.allCases.map(\.rawValue).joined(separator: "|")).")
+    @Option(help: "Input format (auto decides from the name and the first bytes).")
     var format: Format = .auto
 
     @Option(help: "Put every record in this subset (default: by format: alpaca, original_p3, original_flan, self_instruct_seed).")
