@@ -53,6 +53,12 @@ extension Store {
                    filtered: s.int64(8))
     }
 
+    public func source(id: Int64) throws -> SourceInfo? {
+        let s = try db.prepare("SELECT \(Self.sourceColumns) FROM sources WHERE id = ?")
+        try s.bind([.int(id)])
+        return try s.step() ? Self.readSource(s) : nil
+    }
+
     public func source(sha256: String) throws -> SourceInfo? {
         let s = try db.prepare("SELECT \(Self.sourceColumns) FROM sources WHERE sha256 = ?")
         try s.bind([.text(sha256)])
@@ -185,13 +191,9 @@ public final class SourceWriter {
     public func commit(filtered: Int64, format: String) throws -> SourceInfo {
         let s = try store.db.prepare("UPDATE sources SET records = ?, duplicates = ?, skipped = ?, filtered = ?, format = ? WHERE id = ?")
         try s.run([.int(added), .int(duplicates), .int(skipped), .int(filtered), .text(format), .int(sourceID)])
-        let info = try store.db.prepare("SELECT id, uri, sha256, bytes, format, records, duplicates, skipped, filtered FROM sources WHERE id = ?")
-        try info.bind([.int(sourceID)])
-        _ = try info.step()
-        let result = SourceInfo(id: info.int64(0), uri: info.text(1) ?? "", sha256: info.text(2) ?? "", bytes: info.int64(3),
-                                format: info.text(4) ?? "", records: info.int64(5), duplicates: info.int64(6),
-                                skipped: info.int64(7), filtered: info.int64(8))
-        info.reset()
+        guard let result = try store.source(id: sourceID) else {
+            throw SQLiteError(code: 0, message: "source \(sourceID) vanished inside its own transaction", context: "commit")
+        }
         try store.db.execute("COMMIT")
         finished = true
         return result
