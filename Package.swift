@@ -27,6 +27,7 @@ let package = Package(
 
         // Library modules, one per concern.
         .target(name: "Progress"),
+        .target(name: "Sampling"),
         .target(name: "Checksums", dependencies: ["CCrypto", "CHerdShims"]),
         .target(name: "FastJSON"),
         .target(name: "ByteStreams", dependencies: ["CArchive", "Checksums"]),
@@ -35,13 +36,14 @@ let package = Package(
         .target(name: "Store", dependencies: ["CSQLite"]),
         .target(name: "Ingest", dependencies: ["Progress", "Store", "ByteStreams", "FastJSON", "Checksums", "Fetch", "TFRecord"]),
         .target(name: "Stats", dependencies: ["Store"]),
-        .target(name: "Export", dependencies: ["Progress", "Store", "Stats", "FastJSON", "Checksums", "CZlib", "CZstd"]),
+        .target(name: "Export", dependencies: ["Progress", "Sampling", "Store", "Stats", "FastJSON", "Checksums", "CZlib", "CZstd"]),
+        .target(name: "Topics", dependencies: ["ByteStreams", "Checksums", "FastJSON", "Sampling", "Store"]),
         .target(name: "Project", dependencies: ["Store"]),
         .target(name: "Linalg", dependencies: ["COpenBLAS"]),
 
         // Programs.
         .executableTarget(name: "herd", dependencies: [
-            "Store", "Project", "Ingest", "Stats", "Export",
+            "Store", "Project", "Ingest", "Stats", "Export", "Topics",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "herd-bench"),
@@ -55,7 +57,9 @@ let package = Package(
         .testTarget(name: "StoreTests", dependencies: ["Store"]),
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "Store", "Checksums"]),
         .testTarget(name: "StatsTests", dependencies: ["Stats", "Store"], exclude: ["mattr_reference.json", "reference_mattr.py"]),
-        .testTarget(name: "ExportTests", dependencies: ["Export", "Store", "Checksums"]),
+        .testTarget(name: "ExportTests", dependencies: ["Export", "Sampling", "Store", "Checksums"]),
+        .testTarget(name: "SamplingTests", dependencies: ["Sampling"]),
+        .testTarget(name: "TopicsTests", dependencies: ["Topics", "Store", "ByteStreams"]),
         .testTarget(name: "LinalgTests", dependencies: ["Linalg"]),
         .testTarget(name: "EndToEndTests", dependencies: ["Checksums"]),
     ]

@@ -53,3 +53,49 @@ CREATE TABLE bad_records (
     message     TEXT    NOT NULL
 );
 PRAGMA user_version = 1;
+
+-- Migration 2: topics mined from Wikipedia category dumps
+-- One row per `herd topics mine` that landed. The newest is the one `categories` holds.
+CREATE TABLE topic_minings (
+    id                INTEGER PRIMARY KEY,
+    category_uri      TEXT    NOT NULL,
+    category_sha256   TEXT    NOT NULL,
+    category_bytes    INTEGER NOT NULL,
+    page_uri          TEXT,                 -- the page and page_props dumps, when given
+    page_sha256       TEXT,
+    page_props_uri    TEXT,
+    page_props_sha256 TEXT,
+    rules             TEXT    NOT NULL,     -- JSON: thresholds, what "pages" counts, patterns
+    categories        INTEGER NOT NULL,     -- rows read
+    topics            INTEGER NOT NULL,     -- rows kept
+    dropped_words     INTEGER NOT NULL,     -- first reason counts; they add up with topics to categories
+    dropped_subcats   INTEGER NOT NULL,
+    dropped_pages     INTEGER NOT NULL,
+    dropped_hidden    INTEGER NOT NULL,
+    dropped_pattern   INTEGER NOT NULL,
+    hidden_known      INTEGER NOT NULL,     -- hidden categories named by page_props (or cat_hidden)
+    bad_rows          INTEGER NOT NULL      -- malformed rows skipped under --skip-bad
+);
+
+-- Every category of the latest mining, in dump order, with the first rule that dropped it.
+CREATE TABLE categories (
+    id       INTEGER PRIMARY KEY,           -- 1-based position in the dump
+    cat_id   INTEGER NOT NULL,
+    title    TEXT    NOT NULL,              -- with spaces, as people read it
+    pages    INTEGER NOT NULL,              -- cat_pages: every member, subcategories and files included
+    subcats  INTEGER NOT NULL,
+    files    INTEGER NOT NULL,
+    hidden   INTEGER NOT NULL,              -- 1 when the dumps mark it hidden
+    dropped  TEXT CHECK (dropped IN ('words', 'subcats', 'pages', 'hidden', 'pattern')), -- NULL: a topic
+    pattern  TEXT                           -- the name pattern that dropped it
+);
+CREATE INDEX categories_topics ON categories(id) WHERE dropped IS NULL;
+
+-- Rows of the latest mining's dumps skipped under --skip-bad.
+CREATE TABLE topic_bad_rows (
+    id          INTEGER PRIMARY KEY,
+    dump        TEXT    NOT NULL,           -- category, page or page_props
+    byte_offset INTEGER NOT NULL,
+    message     TEXT    NOT NULL
+);
+PRAGMA user_version = 2;

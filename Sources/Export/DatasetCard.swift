@@ -1,4 +1,5 @@
 import Foundation
+import Sampling
 
 /// The `README.md` written next to an export: a Hugging Face dataset card.
 public enum DatasetCard {

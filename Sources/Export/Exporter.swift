@@ -2,6 +2,7 @@ import Checksums
 import FastJSON
 import Foundation
 import Progress
+import Sampling
 import Store
 
 /// Sharded, deterministic, atomic JSONL export of a store.

@@ -132,6 +132,13 @@ public final class Statement {
         if rc != SQLITE_OK { throw database.error(rc, "binding parameter \(index) of \(sql.prefix(60))") }
     }
 
+    /// Binds UTF-8 text straight from bytes (no String in between); SQLite copies them.
+    public func bind(_ index: Int32, utf8 bytes: UnsafeBufferPointer<UInt8>) throws {
+        let p = UnsafeRawPointer(bytes.baseAddress ?? UnsafePointer(bitPattern: 1)!).assumingMemoryBound(to: CChar.self)
+        let rc = sqlite3_bind_text(handle, index, p, Int32(bytes.count), transient)
+        if rc != SQLITE_OK { throw database.error(rc, "binding parameter \(index) of \(sql.prefix(60))") }
+    }
+
     public func bind(_ values: [SQLValue]) throws {
         for (i, v) in values.enumerated() { try bind(Int32(i + 1), v) }
     }

@@ -2,6 +2,7 @@ import Checksums
 import CZlib
 import CZstd
 import Export
+import Sampling
 import Foundation
 import Store
 import XCTest
@@ -134,22 +135,6 @@ final class ExportTests: XCTestCase {
 
     private func ids(_ objects: [[String: String]]) -> [Int64] {
         objects.map { Int64($0["id"]!.dropFirst("herd-".count))! }
-    }
-
-    // MARK: - Shuffle
-
-    func testSplitMix64KnownOutputs() {
-        var rng = SplitMix64(seed: 0)
-        XCTAssertEqual(rng.next(), 0xE220_A839_7B1D_CDAF)
-        XCTAssertEqual(rng.next(), 0x6E78_9E6A_A1B9_65F4)
-    }
-
-    func testFixedPermutations() {
-        XCTAssertEqual(DeterministicShuffle.permutation(count: 10, seed: 42), [0, 9, 5, 8, 6, 4, 7, 2, 1, 3])
-        XCTAssertEqual(DeterministicShuffle.permutation(count: 10, seed: 0), [6, 3, 2, 9, 8, 1, 4, 7, 0, 5])
-        XCTAssertEqual(DeterministicShuffle.permutation(count: 10, seed: 43), [4, 2, 5, 6, 1, 3, 9, 8, 7, 0])
-        XCTAssertEqual(DeterministicShuffle.permutation(count: 0, seed: 42), [])
-        XCTAssertEqual(DeterministicShuffle.permutation(count: 1, seed: 42), [0])
     }
 
     // MARK: - Rows, splits, shards

@@ -65,3 +65,26 @@ public enum DeterministicShuffle {
         return a
     }
 }
+
+/// Draws of distinct indices, reproducible from the generator's state.
+///
+///     draw k distinct indices below n (k <= n):
+///         chosen = []
+///         while len(chosen) < k:
+///             j = rng.next() % n
+///             if j not in chosen: chosen.append(j)
+///
+/// Rejection keeps each draw O(k) whatever n is (a topic list of thousands, a seed pool of
+/// millions) and keeps the order of the draws, which the prompts use.
+public enum DistinctDraw {
+    public static func indices(_ k: Int, below n: Int, rng: inout SplitMix64) -> [Int] {
+        precondition(k >= 0 && k <= n, "cannot draw \(k) distinct indices below \(n)")
+        var chosen: [Int] = []
+        chosen.reserveCapacity(k)
+        while chosen.count < k {
+            let j = Int(rng.next() % UInt64(n))
+            if !chosen.contains(j) { chosen.append(j) }
+        }
+        return chosen
+    }
+}
