@@ -41,6 +41,8 @@ demo: build
 	$(HERD) ingest fixtures/lamini/dataset_card_examples.jsonl && \
 	$(HERD) ingest fixtures/compressed/alpaca_data_first200.json.zst && \
 	$(HERD) ingest fixtures/archives/self-instruct.tar.gz && \
+	$(HERD) topics mine fixtures/wikipedia/enwiki-2024-category-excerpt.sql.gz && \
+	$(HERD) topics list && \
 	$(HERD) stats && \
 	$(HERD) export $(DEMO)/export --shard-rows 2000 --val-fraction 0.05 --seed 1
 	@echo "demo: store $(DEMO)/herd.db, shards and dataset card in $(DEMO)/export/"

@@ -35,10 +35,15 @@ public final class Store {
         try db.execute("PRAGMA journal_mode = WAL")
         // NORMAL in WAL mode: a commit survives a process kill; only an OS crash may lose the last one.
         try db.execute("PRAGMA synchronous = NORMAL")
-        try db.execute("PRAGMA cache_size = -262144") // 256 MiB
+        try db.execute("PRAGMA cache_size = -\(Self.cacheKiB)")
         try db.execute("PRAGMA temp_store = MEMORY")
         try migrate()
     }
+
+    static let cacheKiB = 262144 // 256 MiB
+
+    /// Back to the default page cache after a writer that lowered it.
+    func restoreCacheSize() { try? db.execute("PRAGMA cache_size = -\(Self.cacheKiB)") }
 
     /// Opens a second, read-only connection to the same store (for reader threads).
     public func readerConnection() throws -> Database {

@@ -8,6 +8,9 @@ struct Options {
     var dir = "bench-data"
     var records = 2_580_000
     var generateOnly = false
+    /// Figure groups to run: ingest, stats, export, topics (stats and export need ingest's store).
+    var only: Set<String> = ["ingest", "stats", "export", "topics"]
+    var categories = 2_500_000
 }
 
 var options = Options()
@@ -18,8 +21,10 @@ while let a = args.next() {
     case "--dir": options.dir = args.next() ?? options.dir
     case "--records": options.records = Int(args.next() ?? "") ?? options.records
     case "--generate-only": options.generateOnly = true
+    case "--only": options.only = Set((args.next() ?? "").split(separator: ",").map(String.init))
+    case "--categories": options.categories = Int(args.next() ?? "") ?? options.categories
     default:
-        FileHandle.standardError.write(Data("usage: herd-bench [--herd PATH] [--dir DIR] [--records N] [--generate-only]\n".utf8))
+        FileHandle.standardError.write(Data("usage: herd-bench [--herd PATH] [--dir DIR] [--records N] [--categories N] [--only ingest,stats,export,topics] [--generate-only]\n".utf8))
         exit(2)
     }
 }
@@ -102,6 +107,74 @@ func generate(jsonl: String, array: String, records: Int) throws {
     try a.close(); try b.close()
 }
 
+/// Writes a `category` table dump in enwiki's layout (banner, CREATE TABLE, extended INSERTs of
+/// about 1 MB a line): `categories` rows with 1–9 word titles, about 4% with quotes or backslashes
+/// to escape and 10% with non-ASCII UTF-8 words, and heavy-tailed member counts.
+func generateCategoryDump(path: String, categories: Int) throws {
+    var rng = SplitMix64(state: 2_500_000)
+    let vocab = Vocabulary(rng: &rng)
+    let foreign = ["Café", "Zürich", "Москва", "東京", "São_Paulo", "Kraków", "Ελλάδα", "İstanbul", "Ñandú", "Łódź"].map { Array($0.utf8) }
+    FileManager.default.createFile(atPath: path, contents: nil)
+    let h = FileHandle(forWritingAtPath: path)!
+    var out = Array("""
+        /*!40101 SET NAMES utf8mb4 */;
+        DROP TABLE IF EXISTS `category`;
+        CREATE TABLE `category` (
+          `cat_id` int(10) unsigned NOT NULL AUTO_INCREMENT,
+          `cat_title` varbinary(255) NOT NULL DEFAULT '',
+          `cat_pages` int(11) NOT NULL DEFAULT 0,
+          `cat_subcats` int(11) NOT NULL DEFAULT 0,
+          `cat_files` int(11) NOT NULL DEFAULT 0,
+          PRIMARY KEY (`cat_id`),
+          UNIQUE KEY `cat_title` (`cat_title`),
+          KEY `cat_pages` (`cat_pages`)
+        ) ENGINE=InnoDB AUTO_INCREMENT=249284673 DEFAULT CHARSET=binary ROW_FORMAT=COMPRESSED;
+        /*!40000 ALTER TABLE `category` DISABLE KEYS */;
+
+        """.utf8)
+    let insert = Array("INSERT INTO `category` VALUES ".utf8)
+    var lineBytes = 0
+    var id = 10_000_000
+    for row in 0..<categories {
+        if lineBytes == 0 { out += insert; lineBytes = insert.count }
+        id += 1 + rng.below(180)
+        var title: [UInt8] = []
+        let words = rng.below(8) == 0 ? 1 + rng.below(2) : 2 + rng.below(8)
+        for w in 0..<words {
+            if w > 0 { title.append(UInt8(ascii: "_")) }
+            if rng.below(40) == 0 {
+                title += foreign[rng.below(foreign.count)]
+            } else {
+                var word = vocab.draw(&rng)
+                word[0] = word[0] &- 32 // capitalised, as titles are
+                title += word
+            }
+        }
+        switch rng.below(100) {
+        case 0, 1: title += Array(#"_(\'s)"#.utf8)
+        case 2: title += Array(#"_\"quoted\""#.utf8)
+        case 3: title += Array(#"_a\\b"#.utf8)
+        default: break
+        }
+        let subcats = rng.below(4) == 0 ? rng.below(60) : rng.below(4)
+        let files = rng.below(20) == 0 ? rng.below(100) : 0
+        let pages = subcats + files + (rng.below(10) == 0 ? rng.below(5000) : rng.below(120)) - (rng.below(1000) == 0 ? 200 : 0)
+        let tuple = Array("(\(id),'".utf8) + title + Array("',\(pages),\(subcats),\(files))".utf8)
+        out += tuple
+        lineBytes += tuple.count
+        if lineBytes > 1_000_000 || row == categories - 1 {
+            out += Array(";\n".utf8)
+            lineBytes = 0
+        } else {
+            out.append(UInt8(ascii: ","))
+        }
+        if out.count > 8 << 20 { h.write(Data(out)); out.removeAll(keepingCapacity: true) }
+    }
+    out += Array("/*!40000 ALTER TABLE `category` ENABLE KEYS */;\n".utf8)
+    h.write(Data(out))
+    try h.close()
+}
+
 /// Runs a command; returns wall seconds and peak resident memory in bytes.
 func measure(_ argv: [String], environment: [String: String] = [:]) -> (seconds: Double, peakBytes: Int64) {
     var pid: pid_t = 0
@@ -134,9 +207,15 @@ let fm = FileManager.default
 try fm.createDirectory(atPath: options.dir, withIntermediateDirectories: true)
 let jsonl = "\(options.dir)/corpus-\(options.records).jsonl"
 let array = "\(options.dir)/corpus-\(options.records).json"
-if fileSize(jsonl) == 0 || fileSize(array) == 0 {
+let needsCorpus = !options.only.isDisjoint(with: ["ingest", "stats", "export"])
+if needsCorpus, fileSize(jsonl) == 0 || fileSize(array) == 0 {
     FileHandle.standardError.write(Data("generating \(options.records) records into \(options.dir)/ …\n".utf8))
     try generate(jsonl: jsonl, array: array, records: options.records)
+}
+let categoryDump = "\(options.dir)/category-\(options.categories).sql"
+if options.only.contains("topics"), fileSize(categoryDump) == 0 {
+    FileHandle.standardError.write(Data("generating a category dump of \(options.categories) rows into \(options.dir)/ …\n".utf8))
+    try generateCategoryDump(path: categoryDump, categories: options.categories)
 }
 if options.generateOnly { exit(0) }
 let herd = options.herd
@@ -148,6 +227,21 @@ func freshStore(_ name: String) -> String {
 }
 
 let mb = 1e6
+if options.only.contains("topics") {
+    let store = freshStore("store-topics")
+    let bytes = Double(fileSize(categoryDump))
+    // Parse and classify only (--dry-run), then the whole mining into the store.
+    let parse = measure([herd, "topics", "mine", "--dry-run", categoryDump])
+    report("topics_parse_mb_per_s", bytes / mb / parse.seconds, "MB/s")
+    report("topics_parse_peak_memory", Double(parse.peakBytes) / 1_048_576.0, "MiB")
+    let mine = measure([herd, "topics", "mine", "--store", store, categoryDump])
+    report("topics_mine_seconds", mine.seconds, "s")
+    report("topics_rows_per_s", Double(options.categories) / mine.seconds, "rows/s")
+    report("topics_mine_mb_per_s", bytes / mb / mine.seconds, "MB/s")
+    report("topics_mine_peak_memory", Double(mine.peakBytes) / 1_048_576.0, "MiB")
+    try? fm.removeItem(atPath: "\(options.dir)/store-topics")
+}
+guard needsCorpus else { exit(0) }
 let jsonlStore = freshStore("store-jsonl")
 let jsonlRun = measure([herd, "ingest", "--store", jsonlStore, "--subset", "bench", jsonl])
 report("ingest_jsonl_seconds", jsonlRun.seconds, "s")

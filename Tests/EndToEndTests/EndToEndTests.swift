@@ -118,6 +118,47 @@ final class EndToEndTests: XCTestCase {
         XCTAssertNotEqual(try herd(["ingest", "--store", "p/herd.db", "--sha256", "xyz", bad]).status, 0)
     }
 
+    func testTopicsMineListSample() throws {
+        XCTAssertEqual(try herd(["init", "p"]).status, 0)
+        let env = ["HERD_STORE": "p/herd.db"]
+        let hidden = fixture("wikipedia/hidden")
+        let mine = try herd(["topics", "mine", "\(hidden)/category.sql", "--page", "\(hidden)/page.sql",
+                             "--page-props", "\(hidden)/page_props.sql"], environment: env)
+        XCTAssertEqual(mine.status, 0, mine.stderr)
+        XCTAssertEqual(mine.stdout, """
+            \(hidden)/category.sql: 16 categories read → 6 topics
+              dropped: 3 with 3 or more words, 1 with 10 or fewer subcategories, 2 with 50 or fewer articles, 3 hidden, 1 maintenance by name
+              hidden categories known from the dumps: 3
+
+            """)
+        let list = try herd(["topics", "list", "--json", "--limit", "2"], environment: env)
+        XCTAssertEqual(list.stdout, #"[{"title":"Physics","cat_id":1,"pages":912,"articles":849,"subcats":61,"files":2,"hidden":false},"#
+                       + #"{"title":"Chemistry","cat_id":2,"pages":700,"articles":660,"subcats":40,"files":0,"hidden":false}]"# + "\n")
+        let sample = try herd(["topics", "sample", "3", "--seed", "7"], environment: env)
+        XCTAssertEqual(sample.stdout, "Ελληνική μουσική\nPhysics\nChildren's literature\n")
+
+        // The real excerpt: a bad dump leaves these in place.
+        XCTAssertEqual(try herd(["topics", "mine", fixture("wikipedia/enwiki-2024-category-excerpt.sql")], environment: env).status, 0)
+        let bad = "\(dir!)/bad.sql"
+        try Data("INSERT INTO `category` VALUES (1,'Physics',912,61,2),(2,'Chem\n".utf8).write(to: URL(fileURLWithPath: bad))
+        let r = try herd(["topics", "mine", bad], environment: env)
+        XCTAssertEqual(r.status, 1)
+        XCTAssertEqual(r.stderr, "herd: error: \(bad): byte offset 56: unterminated string: no closing quote before the end of the line\n")
+        XCTAssertEqual(try herd(["topics", "list"], environment: env).stdout, """
+            title             articles  subcats  files
+            Comedy                  63       28      0
+            Sociolinguistics       226       30      0
+            Geography               52       33      0
+
+            """)
+        let skipped = try herd(["topics", "mine", bad, "--skip-bad"], environment: env)
+        XCTAssertEqual(skipped.status, 0, skipped.stderr)
+        XCTAssertTrue(skipped.stdout.contains("skipped 1 malformed rows (first 1):\n    \(bad): byte offset 56: unterminated"), skipped.stdout)
+        let lonely = try herd(["topics", "mine", bad, "--page", "x.sql"], environment: env)
+        XCTAssertEqual(lonely.status, 64)
+        XCTAssertTrue(lonely.stderr.contains("--page and --page-props go together"), lonely.stderr)
+    }
+
     /// kill -9 in the middle of an ingest, then run it again: nothing lost, nothing twice.
     func testKilledIngestResumesExactly() throws {
         XCTAssertEqual(try herd(["init", "p"]).status, 0)
