@@ -26,7 +26,8 @@ build: deps
 test: deps
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" swift test
 
-# Ingests every bundled sample through the real formats, prints Table 1, exports shards.
+# Ingests every bundled sample through the real formats, mines topics, filters near-duplicates,
+# prints Table 1, exports shards.
 demo: build
 	rm -rf $(DEMO)
 	$(HERD) init $(DEMO)
@@ -43,6 +44,7 @@ demo: build
 	$(HERD) ingest fixtures/archives/self-instruct.tar.gz && \
 	$(HERD) topics mine fixtures/wikipedia/enwiki-2024-category-excerpt.sql.gz && \
 	$(HERD) topics list && \
+	$(HERD) dedup && \
 	$(HERD) stats && \
 	$(HERD) export $(DEMO)/export --shard-rows 2000 --val-fraction 0.05 --seed 1
 	@echo "demo: store $(DEMO)/herd.db, shards and dataset card in $(DEMO)/export/"

@@ -101,6 +101,27 @@ public enum Migrations {
             message     TEXT    NOT NULL
         );
         """),
+        (3, "ROUGE-L novelty verdicts", """
+        -- The settings the verdicts in `novelty` were made with (one row; other settings start over).
+        CREATE TABLE novelty_settings (
+            id           INTEGER PRIMARY KEY CHECK (id = 1),
+            threshold    REAL    NOT NULL,          -- drop when F1 > threshold (>= with strict_below)
+            strict_below INTEGER NOT NULL,          -- 1: Lion's variant, kept only when F1 < threshold
+            stem         INTEGER NOT NULL,          -- 1: rouge_score's use_stemmer=True
+            scope        TEXT    NOT NULL CHECK (scope = 'all' OR scope = 'subset'),
+            report_floor REAL    NOT NULL           -- best matches are exact from this score up
+        );
+
+        -- One verdict per instruction, in the order the filter visited them (seed subsets first,
+        -- then the rest in corpus order).
+        CREATE TABLE novelty (
+            instruction_id INTEGER PRIMARY KEY REFERENCES instructions(id),
+            visit          INTEGER NOT NULL UNIQUE, -- 1-based position in the visiting order
+            kept           INTEGER NOT NULL,
+            best_id        INTEGER REFERENCES instructions(id), -- most similar kept instruction before it
+            score          REAL    NOT NULL         -- ROUGE-L F1 with best_id (0 when none)
+        );
+        """),
     ]
 
     /// The whole schema as one SQL script (what `schemas/store.sql` holds).

@@ -9,7 +9,9 @@ struct Options {
     var records = 2_580_000
     var generateOnly = false
     /// Figure groups to run: ingest, stats, export, topics (stats and export need ingest's store).
-    var only: Set<String> = ["ingest", "stats", "export", "topics"]
+    var only: Set<String> = ["ingest", "stats", "export", "topics", "dedup"]
+    /// Corpus sizes for the dedup figures.
+    var dedupSizes = [100_000, 1_000_000, 2_580_000]
     var categories = 2_500_000
 }
 
@@ -23,8 +25,9 @@ while let a = args.next() {
     case "--generate-only": options.generateOnly = true
     case "--only": options.only = Set((args.next() ?? "").split(separator: ",").map(String.init))
     case "--categories": options.categories = Int(args.next() ?? "") ?? options.categories
+    case "--dedup-sizes": options.dedupSizes = (args.next() ?? "").split(separator: ",").compactMap { Int($0) }
     default:
-        FileHandle.standardError.write(Data("usage: herd-bench [--herd PATH] [--dir DIR] [--records N] [--categories N] [--only ingest,stats,export,topics] [--generate-only]\n".utf8))
+        FileHandle.standardError.write(Data("usage: herd-bench [--herd PATH] [--dir DIR] [--records N] [--categories N] [--only ingest,stats,export,topics,dedup] [--dedup-sizes 100000,1000000] [--generate-only]\n".utf8))
         exit(2)
     }
 }
@@ -175,6 +178,114 @@ func generateCategoryDump(path: String, categories: Int) throws {
     try h.close()
 }
 
+/// Real instruction texts from the bundled fixtures (Alpaca, Self-Instruct, LaMini, P3 prompts,
+/// FLAN CoT questions), as word lists: the material of the dedup corpus.
+func realInstructionWords(fixtures: String) throws -> [[String]] {
+    var texts: [String] = []
+    func jsonLines(_ path: String, _ field: String) throws {
+        for line in try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n") {
+            if let o = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], let t = o[field] as? String { texts.append(t) }
+        }
+    }
+    let alpaca = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(fixtures)/alpaca/alpaca_data_first200.json"))) as! [[String: Any]]
+    texts += alpaca.compactMap { $0["instruction"] as? String }
+    try jsonLines("\(fixtures)/self-instruct/seed_tasks.jsonl", "instruction")
+    try jsonLines("\(fixtures)/self-instruct/user_oriented_instructions.jsonl", "instruction")
+    try jsonLines("\(fixtures)/lamini/dataset_card_examples.jsonl", "instruction")
+    for f in try FileManager.default.contentsOfDirectory(atPath: "\(fixtures)/p3-jsonl").sorted() where f.hasSuffix(".jsonl") {
+        try jsonLines("\(fixtures)/p3-jsonl/\(f)", "prompt")
+    }
+    for f in ["cot_qasc_train.tsv", "cot_strategyqa_train.tsv"] {
+        for line in try String(contentsOfFile: "\(fixtures)/flan/\(f)", encoding: .utf8).split(separator: "\n") {
+            if let q = line.split(separator: "\t").first { texts.append(q.components(separatedBy: "\\n").first ?? "") }
+        }
+    }
+    return texts.map { $0.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" }).map(String.init) }
+        .filter { $0.count >= 3 && $0.count <= 60 }
+}
+
+/// Writes `count` instructions, one per line, for `herd dedup --input`: new sentences from a
+/// word-bigram model of real instructions (5–20 words for most, some up to 60), and about a
+/// quarter near-copies of earlier lines or of the real texts (1–3 word drops, swaps, insertions,
+/// substitutions), the share of near-duplicates generated instruction sets have.
+func generateDedupCorpus(path: String, count: Int, real: [[String]]) throws {
+    var rng = SplitMix64(state: 70_000 + UInt64(count))
+    var next: [String: [String]] = [:]
+    var starts: [String] = []
+    var vocabulary: [String] = []
+    for words in real {
+        starts.append(words[0])
+        for (a, b) in zip(words, words.dropFirst()) { next[a, default: []].append(b) }
+        next[words.last!, default: []].append("")
+        vocabulary += words
+    }
+    func perturb(_ words: [String]) -> [String] {
+        var w = words
+        for _ in 0..<(1 + rng.below(3)) {
+            switch rng.below(4) {
+            case 0 where w.count > 3: w.remove(at: rng.below(w.count))
+            case 1 where w.count > 1: let i = rng.below(w.count - 1); w.swapAt(i, i + 1)
+            case 2: w.insert(vocabulary[rng.below(vocabulary.count)], at: rng.below(w.count + 1))
+            default: w[rng.below(w.count)] = vocabulary[rng.below(vocabulary.count)]
+            }
+        }
+        return w
+    }
+    var lines: [[String]] = []
+    lines.reserveCapacity(count)
+    FileManager.default.createFile(atPath: path, contents: nil)
+    let h = FileHandle(forWritingAtPath: path)!
+    var out: [UInt8] = []
+    for _ in 0..<count {
+        var words: [String]
+        let r = rng.below(100)
+        if r < 20, !lines.isEmpty {
+            words = perturb(lines[rng.below(lines.count)])
+        } else if r < 25 {
+            words = perturb(real[rng.below(real.count)])
+        } else {
+            let target = rng.below(10) == 0 ? 20 + rng.below(41) : 5 + rng.below(16)
+            words = [starts[rng.below(starts.count)]]
+            // Walk the bigrams; a sentence that ends too early restarts from a fresh start word.
+            while words.count < target {
+                let followers = next[words.last!] ?? []
+                let w = followers.isEmpty ? "" : followers[rng.below(followers.count)]
+                if w.isEmpty {
+                    if words.count >= 5 { break }
+                    words.append(starts[rng.below(starts.count)])
+                    continue
+                }
+                words.append(w)
+            }
+        }
+        lines.append(words)
+        out += Array(words.joined(separator: " ").utf8)
+        out.append(0x0A)
+        if out.count > 8 << 20 { h.write(Data(out)); out.removeAll(keepingCapacity: true) }
+    }
+    h.write(Data(out))
+    try h.close()
+}
+
+/// Whether Herd's verdicts equal the naive loop's: the same kept lines, and for dropped lines the
+/// same best line and score (kept lines' best matches are only exact from the report floor up).
+func verdictsAgree(herd: String, reference: String) throws -> Bool {
+    // JSONDecoder reads doubles exactly (JSONSerialization can be off by one ulp on Linux).
+    struct Verdict: Decodable { var line: Int; var kept: Bool; var best_line: Int?; var score: Double }
+    func load(_ path: String) throws -> [Verdict] {
+        try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map {
+            try JSONDecoder().decode(Verdict.self, from: Data($0.utf8))
+        }
+    }
+    let a = try load(herd), b = try load(reference)
+    guard a.count == b.count else { return false }
+    for (x, y) in zip(a, b) {
+        guard x.line == y.line, x.kept == y.kept else { return false }
+        if !x.kept, x.best_line != y.best_line || x.score != y.score { return false }
+    }
+    return true
+}
+
 /// Runs a command; returns wall seconds and peak resident memory in bytes.
 func measure(_ argv: [String], environment: [String: String] = [:]) -> (seconds: Double, peakBytes: Int64) {
     var pid: pid_t = 0
@@ -240,6 +351,44 @@ if options.only.contains("topics") {
     report("topics_mine_mb_per_s", bytes / mb / mine.seconds, "MB/s")
     report("topics_mine_peak_memory", Double(mine.peakBytes) / 1_048_576.0, "MiB")
     try? fm.removeItem(atPath: "\(options.dir)/store-topics")
+}
+if options.only.contains("dedup") {
+    let fixtures = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("fixtures").path
+    let real = try realInstructionWords(fixtures: FileManager.default.fileExists(atPath: fixtures) ? fixtures : "fixtures")
+    var seconds100k: Double?
+    for size in options.dedupSizes {
+        let corpus = "\(options.dir)/dedup-\(size).txt"
+        if fileSize(corpus) == 0 {
+            FileHandle.standardError.write(Data("generating \(size) instructions into \(corpus) …\n".utf8))
+            try generateDedupCorpus(path: corpus, count: size, real: real)
+        }
+        let out = "\(options.dir)/dedup-\(size).verdicts.jsonl"
+        let run = measure([herd, "dedup", "--input", corpus, "--out", out])
+        let name = size == 2_580_000 ? "2_58m" : size % 1_000_000 == 0 ? "\(size / 1_000_000)m" : "\(size / 1000)k"
+        report("dedup_seconds_\(name)", run.seconds, "s")
+        report("dedup_peak_memory_\(name)", Double(run.peakBytes) / 1_048_576.0, "MiB")
+        let verdicts = try String(contentsOfFile: out, encoding: .utf8)
+        let kept = verdicts.split(separator: "\n").filter { $0.contains("\"kept\":true") }.count
+        report("dedup_kept_share_\(name)", 100.0 * Double(kept) / Double(size), "%")
+        if size == 100_000 { seconds100k = run.seconds }
+    }
+    // The naive loop over rouge_score (Alpaca's and Self-Instruct's) on a 5K sample, extrapolated
+    // quadratically to 100K, against Herd's 100K time; the sample's verdicts are compared too.
+    let python = ".venv/bin/python"
+    if let seconds100k, FileManager.default.isExecutableFile(atPath: python) {
+        let corpus = "\(options.dir)/dedup-100000.txt"
+        let sample = "\(options.dir)/dedup-sample-5000.txt"
+        let lines = try String(contentsOfFile: corpus, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false).prefix(5000)
+        try (lines.joined(separator: "\n") + "\n").write(toFile: sample, atomically: true, encoding: .utf8)
+        let reference = "\(options.dir)/dedup-sample-5000.rouge_score.jsonl"
+        let naive = measure(["/bin/sh", "-c", "\(python) Tests/DedupTests/naive_rouge_filter.py \(sample) > \(reference)"])
+        _ = measure([herd, "dedup", "--input", sample, "--out", "\(options.dir)/dedup-sample-5000.herd.jsonl"])
+        report("dedup_rouge_score_seconds_5k", naive.seconds, "s")
+        report("dedup_speedup_vs_rouge_score", naive.seconds * 400 / seconds100k, "x")
+        let same = try verdictsAgree(herd: "\(options.dir)/dedup-sample-5000.herd.jsonl", reference: reference)
+        report("dedup_verdicts_identical_5k", same ? 1 : 0, "bool")
+    }
 }
 guard needsCorpus else { exit(0) }
 let jsonlStore = freshStore("store-jsonl")

@@ -159,6 +159,104 @@ final class EndToEndTests: XCTestCase {
         XCTAssertTrue(lonely.stderr.contains("--page and --page-props go together"), lonely.stderr)
     }
 
+    func testDedupStoreAndFile() throws {
+        XCTAssertEqual(try herd(["init", "p"]).status, 0)
+        let env = ["HERD_STORE": "p/herd.db"]
+        XCTAssertEqual(try herd(["ingest", fixture("self-instruct/seed_tasks.jsonl"), fixture("alpaca/alpaca_data_first200.json"),
+                                 fixture("instruction-jsonl/alpaca_first50_regenerated.jsonl"), "--subset", "alpaca"], environment: env).status, 0)
+        let first = try herd(["dedup", "--json"], environment: env)
+        XCTAssertEqual(first.status, 0, first.stderr)
+        XCTAssertEqual(first.stdout, #"{"instructions":425,"judged":425,"resumed":0,"restarted":false,"subsets":{"alpaca":{"kept":373,"dropped":52}},"#
+                       + #""best_match_histogram":[0,0,0,0,0,67,16,1,1,50]}"# + "\n")
+        let again = try herd(["dedup", "--json"], environment: env)
+        XCTAssertTrue(again.stdout.hasPrefix(#"{"instructions":425,"judged":0,"resumed":425,"restarted":false"#), again.stdout)
+        let table = try herd(["dedup"], environment: env)
+        XCTAssertTrue(table.stdout.contains("alpaca       373        52"), table.stdout)
+
+        let texts = "\(dir!)/texts.txt"
+        try "Write a poem about the sea.\nWrite a poem about the sea!\nName three colors.\n".write(toFile: texts, atomically: true, encoding: .utf8)
+        let file = try herd(["dedup", "--input", texts, "--out", "v.jsonl"])
+        XCTAssertEqual(file.status, 0, file.stderr)
+        XCTAssertEqual(try String(contentsOfFile: "\(dir!)/v.jsonl", encoding: .utf8), """
+            {"line":1,"kept":true,"best_line":null,"score":0.0}
+            {"line":2,"kept":false,"best_line":1,"score":1.0}
+            {"line":3,"kept":true,"best_line":null,"score":0.0}
+
+            """)
+        let bad = try herd(["dedup", "--input", texts])
+        XCTAssertEqual(bad.status, 64)
+        XCTAssertTrue(bad.stderr.contains("--input and --out go together"), bad.stderr)
+    }
+
+    /// kill -9 in the middle of a dedup, then run it again: the verdicts of an unbroken run.
+    func testKilledDedupResumesExactly() throws {
+        let topics = ["the sea", "a city", "mountains", "rivers", "music", "a robot", "history", "cooking"]
+        var lines = ""
+        for i in 0..<40_000 {
+            lines += "{\"instruction\":\"Write \(["a poem", "a story", "an essay", "a list"][i % 4]) about \(topics[(i / 4) % 8]) "
+                + "number \(i % 1000) in \(i % 7 + 3) lines\",\"input\":\"\",\"output\":\"x\"}\n"
+        }
+        let corpus = "\(dir!)/corpus.jsonl"
+        try lines.write(toFile: corpus, atomically: true, encoding: .utf8)
+        for store in ["p", "q"] {
+            XCTAssertEqual(try herd(["init", store]).status, 0)
+            XCTAssertEqual(try herd(["ingest", "--store", "\(store)/herd.db", "--subset", "generated", corpus]).status, 0)
+        }
+        let unbroken = try herd(["dedup", "--store", "q/herd.db", "--json"])
+        XCTAssertEqual(unbroken.status, 0, unbroken.stderr)
+
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: herdPath)
+        p.arguments = ["dedup", "--store", "p/herd.db", "--batch-size", "100"]
+        p.currentDirectoryURL = URL(fileURLWithPath: dir)
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        let wal = "\(dir!)/p/herd.db-wal"
+        let before = (try? FileManager.default.attributesOfItem(atPath: wal)[.size] as? Int) ?? 0
+        try p.run()
+        // Wait until some batches of verdicts have landed (the WAL grows), then kill without warning.
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            let size = (try? FileManager.default.attributesOfItem(atPath: wal)[.size] as? Int) ?? 0
+            if size > before + 400_000 { break }
+            usleep(1000)
+        }
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationReason, .uncaughtSignal, "the dedup finished before it could be killed")
+
+        let resumed = try herd(["dedup", "--store", "p/herd.db", "--json"])
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        let r = try JSONSerialization.jsonObject(with: Data(resumed.stdout.utf8)) as! [String: Any]
+        let done = r["resumed"] as! Int
+        XCTAssertGreaterThan(done, 0)
+        XCTAssertLessThan(done, 40_000)
+        XCTAssertEqual(done % 100, 0)
+        XCTAssertEqual(r["judged"] as? Int, 40_000 - done)
+        // Same kept/dropped counts and histogram as the unbroken run.
+        let u = try JSONSerialization.jsonObject(with: Data(unbroken.stdout.utf8)) as! [String: Any]
+        XCTAssertEqual(r["subsets"] as? [String: [String: Int]], u["subsets"] as? [String: [String: Int]])
+        XCTAssertEqual(r["best_match_histogram"] as? [Int], u["best_match_histogram"] as? [Int])
+        // And row for row the same verdicts (read with Python's sqlite3).
+        func verdicts(_ store: String) throws -> String {
+            let py = Process()
+            py.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            py.arguments = ["python3", "-c", "import hashlib, sqlite3, sys; c = sqlite3.connect(sys.argv[1]); "
+                            + "rows = list(c.execute('select instruction_id, visit, kept, best_id, score from novelty order by visit')); "
+                            + "print(len(rows), hashlib.sha256(repr(rows).encode()).hexdigest())",
+                            "\(dir!)/\(store)/herd.db"]
+            let out = Pipe()
+            py.standardOutput = out
+            try py.run()
+            let data = out.fileHandleForReading.readDataToEndOfFile()
+            py.waitUntilExit()
+            return String(decoding: data, as: UTF8.self)
+        }
+        let pRows = try verdicts("p"), qRows = try verdicts("q")
+        XCTAssertTrue(pRows.hasPrefix("40000 "), pRows)
+        XCTAssertEqual(pRows, qRows)
+    }
+
     /// kill -9 in the middle of an ingest, then run it again: nothing lost, nothing twice.
     func testKilledIngestResumesExactly() throws {
         XCTAssertEqual(try herd(["init", "p"]).status, 0)
