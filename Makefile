@@ -45,6 +45,8 @@ demo: build
 	$(HERD) topics mine fixtures/wikipedia/enwiki-2024-category-excerpt.sql.gz && \
 	$(HERD) topics list && \
 	$(HERD) dedup && \
+	$(HERD) generate instructions --mode topic --pool self_instruct --prompts 2 --seed 1 --dry-run && \
+	$(HERD) generate instructions --pool p3 --prompts 1 --seed 1 --dry-run && \
 	$(HERD) stats && \
 	$(HERD) export $(DEMO)/export --shard-rows 2000 --val-fraction 0.05 --seed 1
 	@echo "demo: store $(DEMO)/herd.db, shards and dataset card in $(DEMO)/export/"

@@ -38,13 +38,14 @@ let package = Package(
         .target(name: "Stats", dependencies: ["Store"]),
         .target(name: "Export", dependencies: ["Progress", "Sampling", "Store", "Stats", "FastJSON", "Checksums", "CZlib", "CZstd"]),
         .target(name: "Dedup", dependencies: ["ByteStreams", "FastJSON", "Store"]),
+        .target(name: "Generate", dependencies: ["Sampling", "Store"]),
         .target(name: "Topics", dependencies: ["ByteStreams", "Checksums", "FastJSON", "Sampling", "Store"]),
         .target(name: "Project", dependencies: ["Store"]),
         .target(name: "Linalg", dependencies: ["COpenBLAS"]),
 
         // Programs.
         .executableTarget(name: "herd", dependencies: [
-            "Store", "Project", "Ingest", "Stats", "Export", "Topics", "Dedup", "Progress",
+            "Store", "Project", "Ingest", "Stats", "Export", "Topics", "Dedup", "Generate", "Progress",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "herd-bench"),
@@ -61,6 +62,7 @@ let package = Package(
         .testTarget(name: "ExportTests", dependencies: ["Export", "Sampling", "Store", "Checksums"]),
         .testTarget(name: "SamplingTests", dependencies: ["Sampling"]),
         .testTarget(name: "DedupTests", dependencies: ["Dedup"], exclude: ["make_rouge_reference.py", "rouge_reference.json", "naive_rouge_filter.py"]),
+        .testTarget(name: "GenerateTests", dependencies: ["Generate", "Sampling", "Store"]),
         .testTarget(name: "TopicsTests", dependencies: ["Topics", "Store", "ByteStreams"]),
         .testTarget(name: "LinalgTests", dependencies: ["Linalg"]),
         .testTarget(name: "EndToEndTests", dependencies: ["Checksums"]),

@@ -138,3 +138,17 @@ extension Store {
         return out
     }
 }
+
+extension Store {
+    /// Instruction and input of every first occurrence in `subset`, in corpus order: the example
+    /// pool of instruction-generation prompts.
+    public func exampleTexts(subset: String) throws -> [(instruction: String, input: String)] {
+        let s = try db.prepare("""
+            SELECT instruction, input FROM instructions WHERE subset = ? AND duplicate_of IS NULL ORDER BY id
+            """)
+        try s.bind([.text(subset)])
+        var out: [(String, String)] = []
+        try db.readTransaction { while try s.step() { out.append((s.text(0) ?? "", s.text(1) ?? "")) } }
+        return out
+    }
+}
