@@ -83,7 +83,7 @@ public enum StoreNoveltyFilter {
 
         // One index per pool; keptIDs maps a pool's kept ordinal to the instruction id.
         let pools = options.perSubset ? max(subsetIndex.count, 1) : 1
-        var indexes = (0..<pools).map { _ in
+        let indexes = (0..<pools).map { _ in
             NoveltyIndex(threshold: options.threshold, strictBelow: options.strictBelow, reportFloor: options.reportFloor,
                          threads: options.threads)
         }

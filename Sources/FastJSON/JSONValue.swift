@@ -47,6 +47,12 @@ public enum JSONValue: Equatable, Sendable {
         return nil
     }
 
+    /// The element at `index`; nil if this is not an array or the index is out of range.
+    public subscript(index: Int) -> JSONValue? {
+        guard case .array(let elements) = self, elements.indices.contains(index) else { return nil }
+        return elements[index]
+    }
+
     /// The string payload of a `.string`; nil for every other kind.
     public var stringValue: String? {
         if case .string(let s) = self { return s }

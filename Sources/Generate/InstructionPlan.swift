@@ -45,3 +45,24 @@ public enum InstructionPlan {
         }
     }
 }
+
+/// Turns planned prompts into queued teacher requests.
+public enum InstructionRequests {
+    /// Queues one request per prompt (keys already queued are left as they are); returns the
+    /// plan's requests that still need an answer (pending or failed), in prompt order.
+    public static func enqueue(_ prompts: [PlannedPrompt], subset: String, settings: TeacherSettings,
+                               store: Store) throws -> (added: Int, open: [TeacherRequestInfo]) {
+        let requests = prompts.map { p -> NewTeacherRequest in
+            let body = ChatRequest.body(settings: settings, system: nil, user: p.text)
+            return NewTeacherRequest(key: ChatRequest.key(endpoint: settings.endpoint, body: body), stage: "instructions",
+                                     subset: subset, promptNumber: Int64(p.number), instructionID: nil,
+                                     endpoint: settings.endpoint, model: settings.model, body: body)
+        }
+        let added = try store.enqueueTeacherRequests(requests)
+        var open: [TeacherRequestInfo] = []
+        for r in requests {
+            if let info = try store.teacherRequest(key: r.key), info.status != "done" { open.append(info) }
+        }
+        return (added, open)
+    }
+}

@@ -44,15 +44,13 @@ public struct SourceReport: Sendable {
 public final class Ingester {
     private let store: Store
     private let options: IngestOptions
-    /// norm_hash → first occurrence; `extraFirsts` holds the other texts on a (rare) hash collision.
-    private var firstByHash: [Int64: Int64]
-    private var extraFirsts: [Int64: [Int64]] = [:]
+    private let duplicates: ExactDuplicateIndex
     public static let badRecordsListed = 20
 
     public init(store: Store, options: IngestOptions) throws {
         self.store = store
         self.options = options
-        firstByHash = try store.firstOccurrencesByHash()
+        duplicates = try ExactDuplicateIndex(store: store)
     }
 
     /// Ingests every input (paths, folders, http(s) URLs) in order; stops at the first failing file
@@ -151,9 +149,9 @@ public final class Ingester {
                 for event in queue.take() {
                     switch event {
                     case let .record(r, key):
-                        let firstID = try firstOccurrence(hash: r.normHash, key: key)
+                        let firstID = try duplicates.firstOccurrence(hash: r.normHash, key: key)
                         let id = try writer.add(r, duplicateOf: firstID)
-                        if firstID == nil { remember(hash: r.normHash, id: id) }
+                        if firstID == nil { duplicates.remember(hash: r.normHash, id: id) }
                         perSubset[r.subset, default: 0] += 1
                     case let .bad(error):
                         guard options.skipBad else { throw error }
@@ -180,8 +178,7 @@ public final class Ingester {
             queue.close() // the producer stops at its next put
             writer.rollback()
             // Forget the hashes this file added: none of its rows exist any more.
-            firstByHash = try store.firstOccurrencesByHash()
-            extraFirsts = [:]
+            try duplicates.reload()
             throw error
         }
     }
@@ -265,20 +262,6 @@ public final class Ingester {
         if let s = r.subset { return s }
         if let s = format.defaultSubset { return s }
         throw context.error("\(format.rawValue) data does not say which subset it belongs to: pass --subset NAME (e.g. original_p3)")
-    }
-
-    private func firstOccurrence(hash: Int64, key: String) throws -> Int64? {
-        guard let first = firstByHash[hash] else { return nil }
-        for id in [first] + (extraFirsts[hash] ?? []) {
-            if let t = try store.instructionText(id: id), InstructionKey.key(instruction: t.instruction, input: t.input) == key {
-                return id
-            }
-        }
-        return nil
-    }
-
-    private func remember(hash: Int64, id: Int64) {
-        if firstByHash[hash] == nil { firstByHash[hash] = id } else { extraFirsts[hash, default: []].append(id) }
     }
 }
 

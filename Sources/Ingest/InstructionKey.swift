@@ -1,5 +1,6 @@
 import Checksums
 import Foundation
+import Store
 
 /// The key that decides exact duplicates: instruction and input, each in Unicode NFC with runs of
 /// white space collapsed to one space and trimmed, joined by a NUL.
@@ -45,5 +46,41 @@ public enum InstructionKey {
         var v: UInt64 = 0
         for i in 0..<8 { v = v << 8 | UInt64(d[i]) }
         return Int64(bitPattern: v)
+    }
+}
+
+/// The store's first occurrences by normalised key, for marking exact duplicates as rows are
+/// added (by ingest, and by generation importing a teacher's instructions).
+public final class ExactDuplicateIndex {
+    private let store: Store
+    /// norm_hash → first occurrence; `extraFirsts` holds the other texts on a (rare) hash collision.
+    private var firstByHash: [Int64: Int64]
+    private var extraFirsts: [Int64: [Int64]] = [:]
+
+    public init(store: Store) throws {
+        self.store = store
+        firstByHash = try store.firstOccurrencesByHash()
+    }
+
+    /// Reads the store again (after a rollback threw away rows it had remembered).
+    public func reload() throws {
+        firstByHash = try store.firstOccurrencesByHash()
+        extraFirsts = [:]
+    }
+
+    /// The first row with this key, confirmed by comparing texts; nil when there is none.
+    public func firstOccurrence(hash: Int64, key: String) throws -> Int64? {
+        guard let first = firstByHash[hash] else { return nil }
+        for id in [first] + (extraFirsts[hash] ?? []) {
+            if let t = try store.instructionText(id: id), InstructionKey.key(instruction: t.instruction, input: t.input) == key {
+                return id
+            }
+        }
+        return nil
+    }
+
+    /// Records `id` as the first occurrence of its key.
+    public func remember(hash: Int64, id: Int64) {
+        if firstByHash[hash] == nil { firstByHash[hash] = id } else { extraFirsts[hash, default: []].append(id) }
     }
 }

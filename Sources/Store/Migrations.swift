@@ -122,6 +122,32 @@ public enum Migrations {
             score          REAL    NOT NULL         -- ROUGE-L F1 with best_id (0 when none)
         );
         """),
+        (4, "teacher requests", """
+        -- Every request to a teacher, written before it is sent (or exported to a batch file) and
+        -- keyed by the sha256 of its endpoint and body: a key that is done is never sent again.
+        CREATE TABLE teacher_requests (
+            id                INTEGER PRIMARY KEY,
+            key               TEXT    NOT NULL UNIQUE, -- sha256 of endpoint, newline, request body
+            stage             TEXT    NOT NULL CHECK (stage = 'instructions' OR stage = 'responses'),
+            subset            TEXT    NOT NULL,        -- where the results go
+            prompt_number     INTEGER,                 -- instructions: the prompt's number in its plan
+            instruction_id    INTEGER REFERENCES instructions(id), -- responses: the instruction answered
+            endpoint          TEXT    NOT NULL,
+            model             TEXT    NOT NULL,
+            body              TEXT    NOT NULL,        -- the chat-completions request body as sent
+            status            TEXT    NOT NULL CHECK (status = 'pending' OR status = 'in_flight' OR status = 'done'
+                                                      OR status = 'failed'),
+            attempts          INTEGER NOT NULL DEFAULT 0,
+            reply             TEXT,                    -- the raw reply body
+            content           TEXT,                    -- the message content of the reply
+            finish_reason     TEXT,
+            prompt_tokens     INTEGER,
+            completion_tokens INTEGER,
+            error             TEXT,                    -- why it failed (the server's message)
+            batch_file        TEXT                     -- the batch input file it was last written to
+        );
+        CREATE INDEX teacher_requests_by_status ON teacher_requests(status, id);
+        """),
     ]
 
     /// The whole schema as one SQL script (what `schemas/store.sql` holds).

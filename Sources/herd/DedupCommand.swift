@@ -58,7 +58,7 @@ struct DedupCommand: ParsableCommand {
 
     func validate() throws {
         guard threshold > 0, threshold <= 1 else { throw ValidationError("--threshold must be in (0, 1]") }
-        guard reportFloor >= 0, reportFloor <= threshold else { throw ValidationError("--report-floor must be in [0, threshold]") }
+        guard reportFloor > 0, reportFloor <= threshold else { throw ValidationError("--report-floor must be in (0, threshold]") }
         if (input == nil) != (out == nil) { throw ValidationError("--input and --out go together") }
         if field != nil, input == nil { throw ValidationError("--field applies to --input") }
         if input != nil, scope == .subset { throw ValidationError("--scope subset applies to a store") }

@@ -1,4 +1,5 @@
 import Foundation
+import FastJSON
 import Generate
 import Sampling
 import Store
@@ -123,5 +124,77 @@ final class InstructionPlanTests: XCTestCase {
         XCTAssertThrowsError(try InstructionPlan.prompts(store: store, options: options)) {
             XCTAssertTrue("\($0)".contains("run `herd topics mine` first"), "\($0)")
         }
+    }
+}
+
+final class BatchRoundTripTests: XCTestCase {
+    /// Queue → batch input → (a provider's) output and errors → import; importing again and
+    /// re-planning change nothing; only the failed request is written out again.
+    func testBatchFilesRoundTrip() throws {
+        let dir = NSTemporaryDirectory() + "herd-batch-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let store = try Store.create(at: "\(dir)/herd.db")
+        let w = try SourceWriter(store: store, uri: "seeds", sha256: String(repeating: "b", count: 64), bytes: 0, format: "test")
+        for (i, t) in ["Name a fruit.", "Describe the moon.", "Sort three numbers.", "Tell a joke."].enumerated() {
+            try w.add(NewInstruction(subset: "self_instruct_seed", member: nil, line: nil, record: Int64(i + 1), byteOffset: 0, task: nil,
+                                     instruction: t, input: "", output: nil, meta: nil, normHash: Int64(i)), duplicateOf: nil)
+        }
+        _ = try w.commit(filtered: 0, format: "test")
+        let plan = try InstructionPlan.prompts(store: store, options: InstructionGenerationOptions(pool: .selfInstruct, topicGuided: false,
+                                                                                                  prompts: 3, seed: 9))
+        let settings = TeacherSettings()
+        let queued = try InstructionRequests.enqueue(plan, subset: "self_instruct_without_topic", settings: settings, store: store)
+        XCTAssertEqual(queued.added, 3)
+        XCTAssertEqual(queued.open.count, 3)
+        XCTAssertEqual(queued.open[0].key, ChatRequest.key(endpoint: settings.endpoint, body: queued.open[0].body))
+        XCTAssertTrue(queued.open[0].body.hasPrefix(#"{"model":"gpt-3.5-turbo","messages":[{"role":"user","content":"<example>"#))
+        XCTAssertTrue(queued.open[0].body.hasSuffix(#""temperature":1.0,"top_p":1.0,"max_tokens":2048}"#), queued.open[0].body)
+        let batch = "\(dir)/batch.jsonl"
+        try BatchFiles.writeInput(queued.open, to: batch)
+        let lines = try String(contentsOfFile: batch, encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(lines.count, 3)
+        XCTAssertTrue(lines[0].hasPrefix(#"{"custom_id":"\#(queued.open[0].key)","method":"POST","url":"/v1/chat/completions","body":{"model""#))
+
+        // The provider's files: two answers (one cut at the token limit), one 429.
+        func answer(_ key: String, _ content: String, _ finish: String) -> String {
+            let body = JSONWriter.string(.object([("choices", .array([.object([
+                ("index", .number("0")), ("message", .object([("role", .string("assistant")), ("content", .string(content))])),
+                ("finish_reason", .string(finish))])])),
+                ("usage", .object([("prompt_tokens", .number("100")), ("completion_tokens", .number("50"))]))]))
+            return #"{"id":"r","custom_id":"\#(key)","response":{"status_code":200,"request_id":"q","body":\#(body)},"error":null}"#
+        }
+        let keys = queued.open.map(\.key)
+        let output = [
+            answer(keys[0], "1. <example>Name a green vegetable.</example>\n2. <example>Write a program to sort a list.</example>", "stop"),
+            answer(keys[1], "<example>Name a green vegetable.</example><example>List four seasons of the year.</example><example>Explain ti", "length"),
+        ].joined(separator: "\n") + "\n"
+        let errors = #"{"id":"r3","custom_id":"\#(keys[2])","response":{"status_code":429,"request_id":"z","body":{"error":{"message":"Rate limit reached"}}},"error":null}"# + "\n"
+        try output.write(toFile: "\(dir)/out.jsonl", atomically: true, encoding: .utf8)
+        try errors.write(toFile: "\(dir)/err.jsonl", atomically: true, encoding: .utf8)
+        let report = try BatchFiles.importResults(["\(dir)/out.jsonl", "\(dir)/err.jsonl"], store: store, alpacaFilters: true)
+        XCTAssertEqual(report.answered, 2)
+        XCTAssertEqual(report.failed, 1)
+        XCTAssertEqual(report.instructions, 3)      // "Name a green vegetable." twice, "List four seasons of the year."
+        XCTAssertEqual(report.duplicates, 1)
+        XCTAssertEqual(report.truncatedExamples, 1)
+        XCTAssertEqual(report.filtered, [.writeAProgram: 1])
+        XCTAssertEqual(try store.instructionCount(subset: "self_instruct_without_topic"), 3)
+        XCTAssertEqual(try store.teacherRequestCounts(), ["pending": 0, "in_flight": 0, "done": 2, "failed": 1])
+        XCTAssertEqual(try store.teacherRequest(key: keys[2])?.error, "Rate limit reached")
+        XCTAssertEqual(try store.teacherRequest(key: keys[1])?.finishReason, "length")
+
+        // Again: nothing changes; re-planning the same prompts queues nothing and leaves only the failed one open.
+        XCTAssertTrue(try BatchFiles.importResults(["\(dir)/out.jsonl", "\(dir)/err.jsonl"], store: store, alpacaFilters: true).alreadyImported)
+        let again = try InstructionRequests.enqueue(plan, subset: "self_instruct_without_topic", settings: settings, store: store)
+        XCTAssertEqual(again.added, 0)
+        XCTAssertEqual(again.open.map(\.key), [keys[2]])
+
+        // A line for a request the store never made names itself.
+        try #"{"custom_id":"nope","response":null}"#.write(toFile: "\(dir)/bad.jsonl", atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try BatchFiles.importResults(["\(dir)/bad.jsonl"], store: store, alpacaFilters: false)) {
+            XCTAssertEqual("\($0)", "\(dir)/bad.jsonl:1: custom_id nope is not a request of this store")
+        }
+        XCTAssertEqual(try store.instructionCount(subset: "self_instruct_without_topic"), 3)
     }
 }
