@@ -2,6 +2,7 @@
 // real `herd` binary on it, one process per figure so that peak memory is that command's own.
 // Prints one line per figure: name value unit.
 import Foundation
+import Sampling
 
 struct Options {
     var herd = ".build/release/herd"
@@ -32,16 +33,7 @@ while let a = args.next() {
     }
 }
 
-/// SplitMix64: fast, seedable, the same sequence everywhere.
-struct SplitMix64 {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+extension SplitMix64 {
     mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
 }
 
@@ -83,7 +75,7 @@ func sentence(_ words: Int, _ vocab: Vocabulary, _ rng: inout SplitMix64, into o
 
 /// Writes `records` records as JSONL and as one Alpaca-style JSON array (indent 4), ≈580 bytes a record.
 func generate(jsonl: String, array: String, records: Int) throws {
-    var rng = SplitMix64(state: 2580)
+    var rng = SplitMix64(seed: 2580)
     let vocab = Vocabulary(rng: &rng)
     FileManager.default.createFile(atPath: jsonl, contents: nil)
     FileManager.default.createFile(atPath: array, contents: nil)
@@ -114,7 +106,7 @@ func generate(jsonl: String, array: String, records: Int) throws {
 /// about 1 MB a line): `categories` rows with 1–9 word titles, about 4% with quotes or backslashes
 /// to escape and 10% with non-ASCII UTF-8 words, and heavy-tailed member counts.
 func generateCategoryDump(path: String, categories: Int) throws {
-    var rng = SplitMix64(state: 2_500_000)
+    var rng = SplitMix64(seed: 2_500_000)
     let vocab = Vocabulary(rng: &rng)
     let foreign = ["Café", "Zürich", "Москва", "東京", "São_Paulo", "Kraków", "Ελλάδα", "İstanbul", "Ñandú", "Łódź"].map { Array($0.utf8) }
     FileManager.default.createFile(atPath: path, contents: nil)
@@ -209,7 +201,7 @@ func realInstructionWords(fixtures: String) throws -> [[String]] {
 /// quarter near-copies of earlier lines or of the real texts (1–3 word drops, swaps, insertions,
 /// substitutions), the share of near-duplicates generated instruction sets have.
 func generateDedupCorpus(path: String, count: Int, real: [[String]]) throws {
-    var rng = SplitMix64(state: 70_000 + UInt64(count))
+    var rng = SplitMix64(seed: 70_000 + UInt64(count))
     var next: [String: [String]] = [:]
     var starts: [String] = []
     var vocabulary: [String] = []

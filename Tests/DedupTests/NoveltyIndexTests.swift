@@ -1,5 +1,6 @@
 import Dedup
 import Foundation
+import Sampling
 import XCTest
 
 /// The greedy novelty filter (`NoveltyIndex`) against the naive quadratic loop: in Swift over the
@@ -37,7 +38,7 @@ final class NoveltyIndexTests: XCTestCase {
     /// halves, concatenations of 2 to `longest` texts (often > 64 tokens), texts without tokens,
     /// and bags of few words.
     static func nearDuplicates(count: Int, seed: UInt64, longest: Int = 7) -> [String] {
-        var rng = NoveltyRNG(seed: seed)
+        var rng = SplitMix64(seed: seed)
         let base = baseTexts
         let vocabulary = base.flatMap { $0.split(separator: " ").map(String.init) }
         let few = ["the", "a", "of", "cat", "dog", "write", "list"]
@@ -217,7 +218,7 @@ final class NoveltyIndexTests: XCTestCase {
 
     /// Bags: few distinct tokens, many repeats, so multiset overlap ≠ set overlap everywhere.
     func testRepeatedTokensMatchNaiveLoop() {
-        var rng = NoveltyRNG(seed: 9)
+        var rng = SplitMix64(seed: 9)
         var items: [[Int32]] = []
         for _ in 0..<1500 {
             let alphabet = UInt64(2 + rng.next() % 5)
@@ -246,7 +247,7 @@ final class NoveltyIndexTests: XCTestCase {
 
     /// Texts longer than one 64-bit word of the bit-parallel LCS, with near-copies.
     func testLongTextsMatchNaiveLoop() {
-        var rng = NoveltyRNG(seed: 1234)
+        var rng = SplitMix64(seed: 1234)
         var items: [[Int32]] = []
         for _ in 0..<300 {
             if !items.isEmpty && rng.next() % 3 != 0 {
@@ -418,7 +419,7 @@ final class NoveltyIndexTests: XCTestCase {
     /// ~1,500 generated near-duplicate lines through naive_rouge_filter.py (the naive loop over
     /// the installed rouge_score) and through the index: identical verdicts.
     func testAgainstNaiveRougeScoreLoopWhenInstalled() throws {
-        guard Self.python(["-c", "import rouge_score"]) != nil else {
+        guard runPython(["-c", "import rouge_score"]) != nil else {
             throw XCTSkip("python3 with rouge_score is not available (pip install rouge-score==0.1.2)")
         }
         // The naive loop in Python takes ~40 µs a pair: short concatenations keep this under a minute.
@@ -437,7 +438,7 @@ final class NoveltyIndexTests: XCTestCase {
             var args = [Self.here.appendingPathComponent("naive_rouge_filter.py").path, input.path, "--threshold", "\(threshold)"]
             if strict { args.append("--strict-below") }
             if stem { args.append("--stem") }
-            let output = try XCTUnwrap(Self.python(args), "naive_rouge_filter.py failed")
+            let output = String(decoding: try XCTUnwrap(runPython(args), "naive_rouge_filter.py failed"), as: UTF8.self)
             let lines = output.split(separator: "\n")
             XCTAssertEqual(lines.count, texts.count)
             var want = Naive()
@@ -460,32 +461,5 @@ final class NoveltyIndexTests: XCTestCase {
             check(one.offer(batch: corpus), against: want, floor: 0.5, context + " one thread")
         }
     }
-
-    /// stdout of `python3 args`, or nil when it cannot run or fails.
-    private static func python(_ args: [String]) -> String? {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3"] + args
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        do { try process.run() } catch { return nil }
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { return nil }
-        return String(decoding: data, as: UTF8.self)
-    }
 }
 
-/// SplitMix64: deterministic test data.
-struct NoveltyRNG {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

@@ -1,5 +1,6 @@
 import Dedup
 import Foundation
+import Sampling
 import XCTest
 
 /// ROUGE-L checked against Google's `rouge_score` (rouge-score 0.1.2, NLTK's Porter stemmer):
@@ -140,7 +141,7 @@ final class RougeReferenceTests: XCTestCase {
     // MARK: Bit-parallel LCS
 
     func testBitParallelLCSMatchesDynamicProgramming() {
-        var rng = RougeRNG(seed: 0x5EED)
+        var rng = SplitMix64(seed: 0x5EED)
         let lcs = BitParallelLCS()
         for trial in 0..<3000 {
             let alphabet = [2, 3, 5, 20, 1000][trial % 5]
@@ -173,7 +174,7 @@ final class RougeReferenceTests: XCTestCase {
     }
 
     func testPatternReusedAcrossManyTexts() {
-        var rng = RougeRNG(seed: 77)
+        var rng = SplitMix64(seed: 77)
         let lcs = BitParallelLCS()
         for _ in 0..<50 {
             let pattern = (0..<Int(rng.next() % 150)).map { _ in Int32(rng.next() % 12) }
@@ -190,7 +191,7 @@ final class RougeReferenceTests: XCTestCase {
     /// Freshly generated random pairs (seed printed, or set HERD_ROUGE_SEED) scored by the
     /// installed rouge_score through make_rouge_reference.py --eval.
     func testAgainstRougeScoreWhenInstalled() throws {
-        guard Self.python(["-c", "import rouge_score"]) != nil else {
+        guard runPython(["-c", "import rouge_score"]) != nil else {
             throw XCTSkip("python3 with rouge_score is not available (pip install rouge-score==0.1.2)")
         }
         let seed = ProcessInfo.processInfo.environment["HERD_ROUGE_SEED"].flatMap(UInt64.init)
@@ -200,7 +201,7 @@ final class RougeReferenceTests: XCTestCase {
         try JSONSerialization.data(withJSONObject: pairs.map { [$0.0, $0.1] }).write(to: input)
         defer { try? FileManager.default.removeItem(at: input) }
         let script = Self.here.appendingPathComponent("make_rouge_reference.py").path
-        let out = try XCTUnwrap(Self.python([script, "--eval", input.path]), "make_rouge_reference.py --eval failed")
+        let out = try XCTUnwrap(runPython([script, "--eval", input.path]), "make_rouge_reference.py --eval failed")
         // JSONDecoder, not JSONSerialization: the latter's NSNumbers can be off in the last bit.
         let results = try JSONDecoder().decode([EvalResult].self, from: out)
         XCTAssertEqual(results.count, pairs.count)
@@ -243,7 +244,7 @@ final class RougeReferenceTests: XCTestCase {
                       "don't", "e-mail", "\u{212A}", "300\u{212A}", "\u{130}stanbul", "\u{130}", "ı", "é", "Café",
                       "naïve", "ß", "東京", "😀", "ＡＢＣ", "\u{301}", "\u{307}", "Σ", ",", ".", "!", "?", "—", "’",
                       "\n", "\t", " ", "\u{A0}", "_", "(", ")", "\"", "ﬁle", "Ⅳ", "x²"]
-        var rng = RougeRNG(seed: seed)
+        var rng = SplitMix64(seed: seed)
         func word() -> String { pieces[Int(rng.next() % UInt64(pieces.count))] }
         var pairs: [(String, String)] = []
         for k in 0..<count {
@@ -266,31 +267,5 @@ final class RougeReferenceTests: XCTestCase {
         }
         return pairs
     }
-
-    /// Runs python3 from PATH; its stdout, or nil when it cannot run or exits non-zero.
-    private static func python(_ arguments: [String]) -> Data? {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3"] + arguments
-        let stdout = Pipe()
-        process.standardOutput = stdout
-        process.standardError = FileHandle.nullDevice
-        do { try process.run() } catch { return nil }
-        let data = stdout.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return process.terminationStatus == 0 ? data : nil
-    }
 }
 
-/// SplitMix64: small, seedable, the same sequence everywhere.
-private struct RougeRNG {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

@@ -1,5 +1,6 @@
 import Dedup
 import Foundation
+import Sampling
 import Store
 import XCTest
 
@@ -41,14 +42,8 @@ final class StoreNoveltyTests: XCTestCase {
         let base = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map {
             (try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any])["instruction"] as! String
         }
-        var state = seed
-        func next() -> Int {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return Int((z ^ (z >> 31)) >> 1)
-        }
+        var rng = SplitMix64(seed: seed)
+        func next() -> Int { Int(rng.next() >> 1) }
         return (0..<n).map { _ in
             var words = base[next() % base.count].split(separator: " ").map(String.init)
             for _ in 0..<(next() % 4) where words.count > 2 {

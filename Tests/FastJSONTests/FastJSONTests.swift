@@ -1,5 +1,6 @@
-import XCTest
 @testable import FastJSON
+import Sampling
+import XCTest
 
 final class FastJSONParserTests: XCTestCase {
     // MARK: Helpers
@@ -509,7 +510,7 @@ final class JSONArrayStreamReaderTests: XCTestCase {
 
     /// Random arrays of random values with random whitespace: elements, lines and offsets are known by construction.
     func testRandomArrays() throws {
-        var rng = SplitMix(seed: 42)
+        var rng = SplitMix64(seed: 42)
         func randomValue(_ depth: Int) -> JSONValue {
             switch rng.next() % (depth > 3 ? 4 : 6) {
             case 0: return [.null, .bool(true), .bool(false)][Int(rng.next() % 3)]
@@ -611,15 +612,3 @@ final class JSONWriterTests: XCTestCase {
     }
 }
 
-/// A small deterministic generator for randomized tests.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

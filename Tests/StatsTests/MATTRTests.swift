@@ -1,4 +1,5 @@
 import Foundation
+import Sampling
 @testable import Stats
 import XCTest
 
@@ -84,7 +85,7 @@ final class MATTRTests: XCTestCase {
     func testAppendingStreamsEqualsOneStream() {
         // A token stream cut at every position (and into many short pieces) and joined again
         // gives the same counts as one stream.
-        var rng = SplitMix(seed: 7)
+        var rng = SplitMix64(seed: 7)
         let hashes: [UInt64] = (0..<300).map { _ in rng.next() % 40 }
         func whole(_ h: ArraySlice<UInt64>) -> (Int64, Int64, Int) {
             var w = MattrWindow()
@@ -125,7 +126,7 @@ final class MATTRTests: XCTestCase {
         // Hashes that share table buckets (16 buckets for 70 tokens; then a single bucket)
         // exercise the search of the last tokens.
         for (shift, modulus) in [(7, 70), (11, 70), (11, 3), (20, 55)] as [(UInt64, UInt64)] {
-            var rng = SplitMix(seed: 3)
+            var rng = SplitMix64(seed: 3)
             let hashes: [UInt64] = (0..<2000).map { _ in ((rng.next() % modulus) << shift) | 5 }
             var w = MattrWindow()
             defer { w.deallocate() }
@@ -191,7 +192,7 @@ final class MATTRTests: XCTestCase {
                       "the", "The", "THE", "cat", "Cat", "dog", "a", "an", "naïve", "NAÏVE", "東京", "😀", "x", "yz",
                       "\u{345}", "\u{307}", "^", "`", "_", "ﬁ", "Ǆ", "ǈ", "\u{0130}\u{0130}", "ΣΑΣ", "\u{00AD}",
                       "supercalifragilistic", "Internationalization", "ASCII-only words here"]
-        var rng = SplitMix(seed: seed)
+        var rng = SplitMix64(seed: seed)
         var texts: [String] = []
         for n in 0..<count {
             let length = n < count / 4 ? Int(rng.next() % 40) : Int(40 + rng.next() % 400)
@@ -230,15 +231,3 @@ final class MATTRTests: XCTestCase {
     }
 }
 
-/// A small deterministic generator for tests.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

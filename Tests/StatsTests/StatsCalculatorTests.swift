@@ -1,4 +1,5 @@
 import Foundation
+import Sampling
 @testable import Stats
 import Store
 import XCTest
@@ -270,14 +271,14 @@ final class StatsCalculatorTests: XCTestCase {
 
     static let vocabulary = (0..<90).map { MATTRTests.word($0) } + ["Café", "ΟΔΟΣ", "don't", "x-ray", "3D", "İ", "naïve,"]
 
-    static func text(_ rng: inout SplitMix, _ maxWords: UInt64) -> String {
+    static func text(_ rng: inout SplitMix64, _ maxWords: UInt64) -> String {
         (0..<Int(rng.next() % (maxWords + 1))).map { _ in vocabulary[Int(rng.next() % UInt64(vocabulary.count))] }
             .joined(separator: rng.next() % 5 == 0 ? "\n" : " ")
     }
 
     /// Interleaved subsets with long texts, duplicates and a seed subset.
     func testInterleavedSubsetsMatchDirectComputationForAnyChunking() throws {
-        var rng = SplitMix(seed: 42)
+        var rng = SplitMix64(seed: 42)
         let names = ["a", "b", "b", "c_seed", "d"]
         var rows: [Row] = []
         for i in 0..<400 {
@@ -299,7 +300,7 @@ final class StatsCalculatorTests: XCTestCase {
     /// Long runs of one subset (where the total follows the subset's window and catches up at
     /// the run's end), seed rows inside runs, short runs, rows without text.
     func testLongRunsMatchDirectComputationForAnyChunking() throws {
-        var rng = SplitMix(seed: 9)
+        var rng = SplitMix64(seed: 9)
         var rows: [Row] = []
         for (subset, count) in [("x", 60), ("y", 3), ("x", 1), ("z", 45), ("y", 80), ("x", 2), ("z", 1), ("y", 30)] {
             for _ in 0..<count {
