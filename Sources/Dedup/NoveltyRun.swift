@@ -105,19 +105,19 @@ public enum StoreNoveltyFilter {
             // Items of one pool keep their order; pools are independent.
             var byPool = [[Int]](repeating: [], count: pools)
             for i in start..<end { byPool[pool(i)].append(i) }
-            var verdictOf = [Int: NoveltyVerdict]()
+            var verdictOf = [NoveltyVerdict?](repeating: nil, count: end - start)
             for p in 0..<pools where !byPool[p].isEmpty {
                 let verdicts = pools == 1
                     ? indexes[p].offer(sequences, range: start..<end)
                     : indexes[p].offer(batch: byPool[p].map { i in sequences.withTokens(i) { Array($0) } })
                 for (k, i) in byPool[p].enumerated() {
                     let v = verdicts[k]
-                    verdictOf[i] = v
+                    verdictOf[i - start] = v
                     if v.kept { keptIDs[p].append(ids[i]) }
                 }
             }
             for i in start..<end {
-                let v = verdictOf[i]!
+                let v = verdictOf[i - start]!
                 rows.append(NoveltyVerdictRow(instructionID: ids[i], visit: Int64(i + 1), kept: v.kept,
                                               bestID: v.bestKept.map { keptIDs[pool(i)][$0] }, score: v.score))
             }

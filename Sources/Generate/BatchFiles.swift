@@ -100,18 +100,18 @@ public enum BatchFiles {
                     if request.status == "done" { report.alreadyDone += 1; continue }
                     let raw = String(decoding: line.bytes, as: UTF8.self)
                     // A result: response.status_code 200 with a chat completion; anything else is a failure.
+                    let body = value["response"]?["body"]
                     guard value["response"]?["status_code"]?.int64Value == 200,
-                          case let .string(content)? = value["response"]?["body"]?["choices"]?[0]?["message"]?["content"] else {
+                          case let .string(content)? = body?["choices"]?[0]?["message"]?["content"] else {
                         let message: String
                         if case let .string(m)? = value["error"]?["message"] { message = m } else if
-                            case let .string(m)? = value["response"]?["body"]?["error"]?["message"] { message = m } else {
+                            case let .string(m)? = body?["error"]?["message"] { message = m } else {
                             message = "no successful chat completion in this line"
                         }
                         try store.failTeacherRequest(key: key, error: message, raw: raw)
                         report.failed += 1
                         continue
                     }
-                    let body = value["response"]?["body"]
                     var finish: String? = nil
                     if case let .string(f)? = body?["choices"]?[0]?["finish_reason"] { finish = f }
                     try store.completeTeacherRequest(key: key, reply: TeacherReply(

@@ -96,15 +96,7 @@ extension Store {
         _ body: (Int64, UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<UInt8>) throws -> Void) throws {
         let seeds = try seedSubsets()
         try db.readTransaction {
-            let seedRows = try db.prepare("SELECT id, subset, instruction FROM instructions WHERE subset = ? ORDER BY id")
-            // Several seed subsets: merge them in id order.
-            if seeds.count <= 1 {
-                for name in seeds {
-                    try seedRows.bind([.text(name)])
-                    while try seedRows.step() { try body(seedRows.int64(0), seedRows.textBytes(1), seedRows.textBytes(2)) }
-                    seedRows.reset()
-                }
-            } else {
+            if !seeds.isEmpty {
                 let placeholders = seeds.map { _ in "?" }.joined(separator: ",")
                 let s = try db.prepare("SELECT id, subset, instruction FROM instructions WHERE subset IN (\(placeholders)) ORDER BY id")
                 try s.bind(seeds.map { .text($0) })

@@ -49,7 +49,7 @@ public enum TopicMiner {
         var title = [UInt8](repeating: 0, count: 1024)
         try DumpFile.forEachRow(options.categoryDump, table: "category", columnCounts: [5, 6],
                                 skipBad: recordBad.map { f in { try f("category", $0) } }) { reader, row in
-            if columns == nil { columns = try CategoryColumns(reader: reader, rowWidth: row.count, path: reader.path) }
+            if columns == nil { columns = try CategoryColumns(reader: reader, rowWidth: row.count) }
             let c = columns!
             let id = row[c.id], rawTitle = row[c.title], pages = row[c.pages], subcats = row[c.subcats], files = row[c.files]
             guard id.kind == .integer, rawTitle.kind == .string, pages.kind == .integer, subcats.kind == .integer,

@@ -32,35 +32,31 @@ enum DumpFile {
                           + "the MediaWiki `\(reader.table)` table (enwiki-YYYYMMDD-\(reader.table).sql.gz)")
     }
 
-    /// Index of `name` in the dump's CREATE TABLE, else its position in the known layout.
-    static func column(_ name: String, in reader: MySQLDumpReader, default position: Int?) throws -> Int? {
-        if let columns = reader.columns {
-            return columns.firstIndex(of: name)
+    /// Positions of the columns `names`: from the dump's CREATE TABLE, else `defaults` (the
+    /// known layout of dumps without one).
+    static func columns(_ names: [String], defaults: [Int], in reader: MySQLDumpReader) throws -> [Int] {
+        guard let columns = reader.columns else { return defaults }
+        return try names.map { name in
+            guard let i = columns.firstIndex(of: name) else {
+                throw TopicsError(path: reader.path, message: "the `\(reader.table)` table has no column `\(name)` "
+                                  + "(columns: \(columns.joined(separator: ", ")))")
+            }
+            return i
         }
-        return position
     }
 }
 
 /// Column positions in a `category` dump: from its CREATE TABLE, or the two layouts MediaWiki
 /// has dumped (`cat_id, cat_title, cat_pages, cat_subcats, cat_files`, and 2011–2013's extra `cat_hidden`).
 struct CategoryColumns {
-    var id = 0, title = 1, pages = 2, subcats = 3, files = 4
-    var hidden: Int? = nil
+    var id, title, pages, subcats, files: Int
+    var hidden: Int?
 
-    init(reader: MySQLDumpReader, rowWidth: Int, path: String) throws {
-        if let columns = reader.columns {
-            func need(_ name: String) throws -> Int {
-                guard let i = columns.firstIndex(of: name) else {
-                    throw TopicsError(path: path, message: "the `category` table has no column `\(name)` (columns: \(columns.joined(separator: ", ")))")
-                }
-                return i
-            }
-            id = try need("cat_id"); title = try need("cat_title"); pages = try need("cat_pages")
-            subcats = try need("cat_subcats"); files = try need("cat_files")
-            hidden = columns.firstIndex(of: "cat_hidden")
-        } else if rowWidth == 6 {
-            hidden = 5
-        }
+    init(reader: MySQLDumpReader, rowWidth: Int) throws {
+        let c = try DumpFile.columns(["cat_id", "cat_title", "cat_pages", "cat_subcats", "cat_files"],
+                                     defaults: [0, 1, 2, 3, 4], in: reader)
+        (id, title, pages, subcats, files) = (c[0], c[1], c[2], c[3], c[4])
+        hidden = reader.columns.map { $0.firstIndex(of: "cat_hidden") } ?? (rowWidth == 6 ? 5 : nil)
     }
 }
 
@@ -74,19 +70,12 @@ public enum HiddenCategories {
         // page_props: pp_page, pp_propname, pp_value, pp_sortkey.
         var hiddenPages = Set<Int64>()
         do {
-            var pageColumn = 0, nameColumn = 1
+            var columns: [Int]?  // pp_page, pp_propname: known once CREATE TABLE has been read
             let hiddencat = Array("hiddencat".utf8)
-            var resolved = false
             try DumpFile.forEachRow(pagePropsDump, table: "page_props", columnCounts: [3, 4],
                                     skipBad: skipBad.map { f in { try f("page_props", $0) } }) { reader, row in
-                if !resolved {
-                    pageColumn = try DumpFile.column("pp_page", in: reader, default: 0) ?? -1
-                    nameColumn = try DumpFile.column("pp_propname", in: reader, default: 1) ?? -1
-                    guard pageColumn >= 0, nameColumn >= 0 else {
-                        throw TopicsError(path: reader.path, message: "the `page_props` table has no pp_page or pp_propname column")
-                    }
-                    resolved = true
-                }
+                if columns == nil { columns = try DumpFile.columns(["pp_page", "pp_propname"], defaults: [0, 1], in: reader) }
+                let pageColumn = columns![0], nameColumn = columns![1]
                 let name = row[nameColumn]
                 guard name.kind == .string, name.bytes.elementsEqual(hiddencat) else { return }
                 let page = row[pageColumn]
@@ -98,20 +87,13 @@ public enum HiddenCategories {
         }
         // page: page_id, page_namespace, page_title, … (the first three in every MediaWiki layout).
         var titles = Set<[UInt8]>()
-        var idColumn = 0, nsColumn = 1, titleColumn = 2
-        var resolved = false
+        var columns: [Int]?  // page_id, page_namespace, page_title
         try DumpFile.forEachRow(pageDump, table: "page", columnCounts: Set(3...16),
                                 skipBad: skipBad.map { f in { try f("page", $0) } }) { reader, row in
-            if !resolved {
-                idColumn = try DumpFile.column("page_id", in: reader, default: 0) ?? -1
-                nsColumn = try DumpFile.column("page_namespace", in: reader, default: 1) ?? -1
-                titleColumn = try DumpFile.column("page_title", in: reader, default: 2) ?? -1
-                guard idColumn >= 0, nsColumn >= 0, titleColumn >= 0 else {
-                    throw TopicsError(path: reader.path, message: "the `page` table lacks page_id, page_namespace or page_title")
-                }
-                resolved = true
+            if columns == nil {
+                columns = try DumpFile.columns(["page_id", "page_namespace", "page_title"], defaults: [0, 1, 2], in: reader)
             }
-            let ns = row[nsColumn], id = row[idColumn], title = row[titleColumn]
+            let ns = row[columns![1]], id = row[columns![0]], title = row[columns![2]]
             guard ns.kind == .integer, id.kind == .integer, title.kind == .string else {
                 throw SQLRowError(byteOffset: row.byteOffset,
                                   message: "expected page_id and page_namespace integers and a page_title string, found \(id.shown), \(ns.shown), \(title.shown)")
