@@ -32,6 +32,16 @@ public enum ChatRequest {
         ]))
     }
 
+    /// Where requests to `endpoint` go: `<endpoint>/v1/chat/completions`, unless the endpoint
+    /// already names the API version (`…/v1`) or the whole path.
+    public static func url(endpoint: String) -> String {
+        var base = endpoint
+        while base.hasSuffix("/") { base.removeLast() }
+        if base.hasSuffix("/chat/completions") { return base }
+        if base.hasSuffix("/v1") { return base + "/chat/completions" }
+        return base + "/v1/chat/completions"
+    }
+
     /// The queue key: sha256 of the endpoint, a newline and the body. The same request is the same key.
     public static func key(endpoint: String, body: String) -> String {
         SHA256.hex(endpoint + "\n" + body)
@@ -45,11 +55,9 @@ public struct BatchImportReport: Sendable {
     public var failed = 0
     /// Lines whose request was already answered (an import repeated): nothing changed.
     public var alreadyDone = 0
-    public var instructions = 0
-    public var duplicates = 0
-    public var emptyExamples = 0
-    public var truncatedExamples = 0
-    public var filtered: [AlpacaFilterReason: Int] = [:]
+    /// Response replies stored as responses.
+    public var responses = 0
+    public var generation = GenerationCounts()
     /// The output file was imported before (same sha256): nothing to do.
     public var alreadyImported = false
 }
@@ -73,14 +81,17 @@ public enum BatchFiles {
     }
 
     /// Loads Batch API output (and error) files into the store in one transaction: each line's
-    /// request by `custom_id` gets its reply or failure, and the instructions a generation reply
-    /// holds join the request's subset. Lines of requests already answered change nothing.
-    public static func importResults(_ paths: [String], store: Store, alpacaFilters: Bool) throws -> BatchImportReport {
+    /// request by `custom_id` gets its reply or failure (and its cost at `prices` × `priceFactor`:
+    /// the Batch API is half price), the instructions a generation reply holds join the request's
+    /// subset, and a response reply becomes the instruction's response. Lines of requests already
+    /// answered change nothing.
+    public static func importResults(_ paths: [String], store: Store, alpacaFilters: Bool,
+                                     prices: PriceTable = PriceTable(), priceFactor: Double = 0.5) throws -> BatchImportReport {
         var report = BatchImportReport()
         let data = try paths.map { try Data(contentsOf: URL(fileURLWithPath: $0)) }
         let sha = SHA256.hex(data.reduce(Data(), +))
         if try store.source(sha256: sha) != nil { report.alreadyImported = true; return report }
-        let duplicates = try ExactDuplicateIndex(store: store)
+        var intake = GenerationIntake(duplicates: try ExactDuplicateIndex(store: store), alpacaFilters: alpacaFilters)
         let writer = try SourceWriter(store: store, uri: paths.joined(separator: " "), sha256: sha,
                                       bytes: Int64(data.reduce(0) { $0 + $1.count }), format: "openai-batch-output")
         do {
@@ -108,37 +119,35 @@ public enum BatchFiles {
                             case let .string(m)? = body?["error"]?["message"] { message = m } else {
                             message = "no successful chat completion in this line"
                         }
-                        try store.failTeacherRequest(key: key, error: message, raw: raw)
+                        try store.failTeacherRequest(id: request.id, error: message, raw: raw, attempts: 1)
                         report.failed += 1
                         continue
                     }
-                    var finish: String? = nil
-                    if case let .string(f)? = body?["choices"]?[0]?["finish_reason"] { finish = f }
-                    try store.completeTeacherRequest(key: key, reply: TeacherReply(
-                        raw: raw, content: content, finishReason: finish,
-                        promptTokens: body?["usage"]?["prompt_tokens"]?.int64Value,
-                        completionTokens: body?["usage"]?["completion_tokens"]?.int64Value))
+                    let finish = body?["choices"]?[0]?["finish_reason"]?.stringValue
+                    let usage = (body?["usage"]?["prompt_tokens"]?.int64Value, body?["usage"]?["completion_tokens"]?.int64Value)
+                    try store.completeTeacherRequest(
+                        id: request.id,
+                        reply: TeacherReply(raw: raw, content: content, finishReason: finish, promptTokens: usage.0, completionTokens: usage.1),
+                        attempts: 1,
+                        costUSD: prices.cost(model: request.model, promptTokens: usage.0, completionTokens: usage.1, factor: priceFactor))
                     report.answered += 1
-                    guard request.stage == "instructions" else { continue }
-                    let parsed = ReplyParser.parse(content, finishReason: finish)
-                    report.emptyExamples += parsed.empty
-                    report.truncatedExamples += parsed.truncated
-                    for (n, text) in parsed.instructions.enumerated() {
-                        if alpacaFilters, let reason = AlpacaFilters.reason(text) { report.filtered[reason, default: 0] += 1; continue }
-                        record += 1
-                        let nkey = InstructionKey.key(instruction: text, input: "")
-                        let hash = InstructionKey.hash(ofKey: nkey)
-                        let first = try duplicates.firstOccurrence(hash: hash, key: nkey)
-                        let meta = JSONWriter.string(.object([("request", .string(key)), ("example", .number(String(n + 1)))]))
-                        let id = try writer.add(NewInstruction(subset: request.subset, member: nil, line: Int64(line.number), record: record,
-                                                               byteOffset: line.offset, task: nil, instruction: text, input: "",
-                                                               output: nil, meta: meta, normHash: hash), duplicateOf: first)
-                        if first == nil { duplicates.remember(hash: hash, id: id) } else { report.duplicates += 1 }
-                        report.instructions += 1
+                    if request.stage == "responses", let instruction = request.instructionID {
+                        try store.addResponse(instructionID: instruction, model: request.model, requestID: request.id,
+                                              response: content, finishReason: finish)
+                        report.responses += 1
+                        continue
                     }
+                    let taken = try intake.take(content: content, finishReason: finish, requestKey: key) { text, meta, hash, first in
+                        record += 1
+                        return try writer.add(NewInstruction(subset: request.subset, member: nil, line: Int64(line.number), record: record,
+                                                             byteOffset: line.offset, task: nil, instruction: text, input: "",
+                                                             output: nil, meta: meta, normHash: hash), duplicateOf: first)
+                    }
+                    try store.markRepliesTaken(id: request.id, results: taken)
                 }
             }
-            _ = try writer.commit(filtered: Int64(report.filtered.values.reduce(0, +)), format: "openai-batch-output")
+            report.generation = intake.counts
+            _ = try writer.commit(filtered: Int64(intake.counts.filteredTotal), format: "openai-batch-output")
         } catch {
             writer.rollback()
             throw error

@@ -16,7 +16,8 @@ public final class ProgressMeter {
         self.label = label; self.unit = unit; self.total = total; self.enabled = enabled
     }
 
-    public func update(_ done: Double) {
+    /// `note` is shown after the figures (a spend, say).
+    public func update(_ done: Double, note: String? = nil) {
         guard enabled else { return }
         let now = Date()
         guard now.timeIntervalSince(lastDraw) >= 0.1 else { return }
@@ -27,6 +28,7 @@ public final class ProgressMeter {
         if let total { line += "/\(Self.format(total))" }
         line += " \(unit), \(Self.format(rate)) \(unit)/s"
         if let total, rate > 0, done < total { line += ", ETA \(Self.duration((total - done) / rate))" }
+        if let note { line += ", \(note)" }
         FileHandle.standardError.write(Data(("\r\u{1B}[K" + line).utf8))
         drew = true
     }

@@ -148,6 +148,24 @@ public enum Migrations {
         );
         CREATE INDEX teacher_requests_by_status ON teacher_requests(status, id);
         """),
+        (5, "teacher spend, generated instructions taken, responses", """
+        -- What a request cost at the configured prices (NULL when the model has no price), and for
+        -- generation requests how many instructions its reply gave the store (NULL until taken:
+        -- replies are taken in request order, whatever order they arrived in).
+        ALTER TABLE teacher_requests ADD COLUMN cost_usd REAL;
+        ALTER TABLE teacher_requests ADD COLUMN results INTEGER;
+        CREATE INDEX teacher_requests_to_take ON teacher_requests(stage, subset, id) WHERE results IS NULL;
+
+        -- A teacher's response to an instruction, one per instruction and model.
+        CREATE TABLE responses (
+            instruction_id INTEGER NOT NULL REFERENCES instructions(id),
+            model          TEXT    NOT NULL,
+            request_id     INTEGER NOT NULL REFERENCES teacher_requests(id),
+            response       TEXT    NOT NULL,
+            finish_reason  TEXT,
+            PRIMARY KEY (instruction_id, model)
+        ) WITHOUT ROWID;
+        """),
     ]
 
     /// The whole schema as one SQL script (what `schemas/store.sql` holds).

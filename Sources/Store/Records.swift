@@ -117,48 +117,30 @@ extension Store {
     }
 }
 
-/// Writes one source and its instructions inside one transaction: either all of it lands or none.
-public final class SourceWriter {
+/// Inserts instructions of one source (inside the caller's transaction), creating subsets as needed.
+final class InstructionInserter {
     private let store: Store
-    public let sourceID: Int64
-    private let insertInstruction: Statement
-    private let insertBad: Statement
+    private let sourceID: Int64
+    private let insert: Statement
     private var knownSubsets = Set<String>()
-    private var finished = false
-    public private(set) var added: Int64 = 0
-    public private(set) var duplicates: Int64 = 0
-    public private(set) var skipped: Int64 = 0
 
-    public init(store: Store, uri: String, sha256: String, bytes: Int64, format: String) throws {
+    init(store: Store, sourceID: Int64) throws {
         self.store = store
-        try store.db.execute("BEGIN IMMEDIATE")
-        do {
-            let s = try store.db.prepare("INSERT INTO sources (uri, sha256, bytes, format) VALUES (?, ?, ?, ?)")
-            try s.run([.text(uri), .text(sha256), .int(bytes), .text(format)])
-            sourceID = store.db.lastInsertRowID
-            insertInstruction = try store.db.prepare("""
-                INSERT INTO instructions (subset, source_id, member, line, record, byte_offset, task,
-                                          instruction, input, output, meta, norm_hash, duplicate_of)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """)
-            insertBad = try store.db.prepare("INSERT INTO bad_records (source_id, member, line, byte_offset, message) VALUES (?, ?, ?, ?, ?)")
-        } catch {
-            try? store.db.execute("ROLLBACK")
-            throw error
-        }
+        self.sourceID = sourceID
+        insert = try store.db.prepare("""
+            INSERT INTO instructions (subset, source_id, member, line, record, byte_offset, task,
+                                      instruction, input, output, meta, norm_hash, duplicate_of)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
     }
 
-    deinit { if !finished { rollback() } }
-
-    /// Adds an instruction; returns its id.
-    @discardableResult
-    public func add(_ r: NewInstruction, duplicateOf: Int64?) throws -> Int64 {
+    func add(_ r: NewInstruction, duplicateOf: Int64?) throws -> Int64 {
         if !knownSubsets.contains(r.subset) {
             let s = try store.db.prepare("INSERT OR IGNORE INTO subsets (name, role) VALUES (?, ?)")
             try s.run([.text(r.subset), .text(SubsetInfo.role(forName: r.subset))])
             knownSubsets.insert(r.subset)
         }
-        let s = insertInstruction
+        let s = insert
         defer { s.reset() }
         try s.bind(1, r.subset)
         try s.bind(2, sourceID)
@@ -174,9 +156,45 @@ public final class SourceWriter {
         try s.bind(12, r.normHash)
         try s.bind(13, duplicateOf)
         try s.step()
+        return store.db.lastInsertRowID
+    }
+}
+
+/// Writes one source and its instructions inside one transaction: either all of it lands or none.
+public final class SourceWriter {
+    private let store: Store
+    public let sourceID: Int64
+    private let inserter: InstructionInserter
+    private let insertBad: Statement
+    private var finished = false
+    public private(set) var added: Int64 = 0
+    public private(set) var duplicates: Int64 = 0
+    public private(set) var skipped: Int64 = 0
+
+    public init(store: Store, uri: String, sha256: String, bytes: Int64, format: String) throws {
+        self.store = store
+        try store.db.execute("BEGIN IMMEDIATE")
+        do {
+            let s = try store.db.prepare("INSERT INTO sources (uri, sha256, bytes, format) VALUES (?, ?, ?, ?)")
+            try s.run([.text(uri), .text(sha256), .int(bytes), .text(format)])
+            sourceID = store.db.lastInsertRowID
+            inserter = try InstructionInserter(store: store, sourceID: sourceID)
+            insertBad = try store.db.prepare("INSERT INTO bad_records (source_id, member, line, byte_offset, message) VALUES (?, ?, ?, ?, ?)")
+        } catch {
+            try? store.db.execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    deinit { if !finished { rollback() } }
+
+    /// Adds an instruction; returns its id.
+    @discardableResult
+    public func add(_ r: NewInstruction, duplicateOf: Int64?) throws -> Int64 {
+        let id = try inserter.add(r, duplicateOf: duplicateOf)
         added += 1
         if duplicateOf != nil { duplicates += 1 }
-        return store.db.lastInsertRowID
+        return id
     }
 
     /// Records a malformed record that was skipped (under --skip-bad).

@@ -1,8 +1,10 @@
 import ArgumentParser
+import Config
 import FastJSON
 import Foundation
 import Generate
 import Store
+import Teacher
 
 extension SeedPool: ExpressibleByArgument {}
 
@@ -14,23 +16,125 @@ struct GenerateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "generate",
         abstract: "Generate instructions and responses with a teacher LLM (LaMini-LM's prompts).",
-        subcommands: [GenerateInstructionsCommand.self, GenerateImportCommand.self, GenerateStatusCommand.self])
+        subcommands: [GenerateInstructionsCommand.self, GenerateResponsesCommand.self, GenerateImportCommand.self,
+                      GenerateStatusCommand.self])
+}
+
+/// The teacher, its limits and the run's rules: flags override herd.toml's [teacher], which
+/// overrides the built-in defaults.
+struct TeacherFlags: ParsableArguments {
+    @Option(help: "The project settings (default: herd.toml beside the store, when there is one).")
+    var config: String?
+
+    @Option(help: "Base URL of the OpenAI-compatible teacher (default https://api.openai.com; part of each request's key).")
+    var endpoint: String?
+
+    @Option(help: "The teacher model (default gpt-3.5-turbo).")
+    var model: String?
+
+    @Option(help: "Sampling temperature (default 1).")
+    var temperature: Double?
+
+    @Option(help: "Nucleus sampling top_p (default 1).")
+    var topP: Double?
+
+    @Option(help: "Completion token limit per request (default 2048).")
+    var maxTokens: Int?
+
+    @Option(help: "Requests in flight at once (default 32).")
+    var concurrency: Int?
+
+    @Option(help: "Requests per minute, enforced before sending (default: no limit).")
+    var rpm: Double?
+
+    @Option(help: "Tokens per minute (prompt estimate plus max_tokens), enforced before sending (default: no limit).")
+    var tpm: Double?
+
+    @Option(help: "Seconds one attempt may take (default 600).")
+    var timeout: Double?
+
+    @Option(help: "Attempts per request before it fails (default 8).")
+    var maxAttempts: Int?
+
+    @Option(help: "Seconds before the first retry, doubled for each further one (default 1).")
+    var retryBase: Double?
+
+    @Option(help: "Stop sending before the store's whole teacher spend could pass this many US dollars.")
+    var budget: Double?
+
+    @Flag(help: "Send failed requests again as well.")
+    var retryFailed = false
+
+    func validate() throws {
+        for (name, v) in [("--max-tokens", maxTokens), ("--concurrency", concurrency), ("--max-attempts", maxAttempts)] {
+            if let v, v < 1 { throw ValidationError("\(name) must be at least 1") }
+        }
+        for (name, v) in [("--rpm", rpm), ("--tpm", tpm), ("--timeout", timeout)] {
+            if let v, v <= 0 { throw ValidationError("\(name) must be positive") }
+        }
+        if let retryBase, retryBase < 0 { throw ValidationError("--retry-base must not be negative") }
+        if let budget, budget < 0 { throw ValidationError("--budget must not be negative") }
+    }
+
+    func loadConfig(storePath: String) throws -> HerdConfig {
+        guard let path = HerdConfig.resolvePath(explicit: config, storePath: storePath) else { return HerdConfig() }
+        return try HerdConfig.load(path: path)
+    }
+
+    func settings(_ c: HerdConfig) -> TeacherSettings {
+        var s = TeacherSettings()
+        s.endpoint = endpoint ?? c.teacher.endpoint ?? s.endpoint
+        s.model = model ?? c.teacher.model ?? s.model
+        s.temperature = temperature ?? c.teacher.temperature ?? s.temperature
+        s.topP = topP ?? c.teacher.topP ?? s.topP
+        s.maxTokens = maxTokens ?? c.teacher.maxTokens ?? s.maxTokens
+        return s
+    }
+
+    /// The run's options; the API key comes from the environment variable the config names.
+    func runOptions(_ c: HerdConfig, settings: TeacherSettings, stage: String, subset: String?,
+                    environment: [String: String] = ProcessInfo.processInfo.environment) throws -> TeacherRunOptions {
+        let keyVariable = c.teacher.apiKeyEnv ?? "OPENAI_API_KEY"
+        let key = environment[keyVariable].flatMap { $0.isEmpty ? nil : $0 }
+        if key == nil, settings.endpoint.hasPrefix("https://api.openai.com") {
+            throw GenerateError("\(settings.endpoint) needs an API key: set $\(keyVariable)"
+                                + " (or name another variable with api_key_env in herd.toml's [teacher])")
+        }
+        var teacher = HTTPTeacherOptions(url: ChatRequest.url(endpoint: settings.endpoint), apiKey: key)
+        teacher.concurrency = concurrency ?? c.teacher.concurrency ?? teacher.concurrency
+        teacher.requestTimeout = timeout ?? c.teacher.timeoutSeconds ?? teacher.requestTimeout
+        teacher.requestsPerMinute = rpm ?? c.teacher.requestsPerMinute
+        teacher.tokensPerMinute = tpm ?? c.teacher.tokensPerMinute
+        teacher.retry.maxAttempts = maxAttempts ?? c.teacher.maxAttempts ?? teacher.retry.maxAttempts
+        teacher.retry.baseDelay = retryBase ?? c.teacher.retryBaseSeconds ?? teacher.retry.baseDelay
+        var options = TeacherRunOptions(filter: TeacherQueueFilter(stage: stage, subset: subset, endpoint: settings.endpoint,
+                                                                   model: settings.model),
+                                        teacher: teacher)
+        options.prices = PriceTable(c.prices.mapValues {
+            PriceTable.Price(promptPerMillion: $0.promptPerMillion, completionPerMillion: $0.completionPerMillion)
+        })
+        options.budgetUSD = budget
+        options.retryFailed = retryFailed
+        options.showProgress = true
+        return options
+    }
 }
 
 struct GenerateInstructionsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "instructions",
-        abstract: "Plan instruction-generation prompts: 3 examples from a seed pool (and 3 topics), LaMini-LM's wording.",
+        abstract: "Generate instructions from LaMini-LM's prompts: 3 examples from a seed pool (and 3 topics).",
         discussion: """
         Example-guided prompts draw 3 distinct examples from one pool: self_instruct (the Self-Instruct \
         seeds; 20 instructions per prompt → self_instruct_without_topic), p3 (original_p3; 10 → \
         generated_p3) or flan (original_flan; 10 → generated_flan). Topic-guided prompts add 3 distinct \
         mined topics (self_instruct only → self_instruct_with_topic). Prompt k draws from SplitMix64 \
         seeded with the k-th output of SplitMix64(--seed), so any prompt is reproducible on its own. \
-        --dry-run prints the prompts; --batch-out queues them in the store (keyed by the sha256 of \
-        endpoint and body: a prompt already answered is never asked again) and writes the unanswered \
-        ones as OpenAI Batch API input, for the Batch API or `vllm run-batch`; `herd generate import` \
-        loads the results. Calling a teacher over HTTP directly comes next.
+        Every prompt is queued in the store first, keyed by the sha256 of endpoint and body: a prompt \
+        already answered is never asked again. Then the unanswered ones go to the teacher (or, with \
+        --batch-out, to an OpenAI Batch API input file; `herd generate import` loads the results). \
+        Replies become instructions in prompt order, whatever order they arrive in. --dry-run only \
+        prints the prompts.
         """)
 
     @OptionGroup var storeOptions: StoreOptions
@@ -53,25 +157,15 @@ struct GenerateInstructionsCommand: ParsableCommand {
     @Flag(help: "Print the prompts instead of sending them.")
     var dryRun = false
 
-    @Option(help: "Queue the prompts and write the unanswered ones here as OpenAI Batch API input (JSONL).")
+    @Option(help: "Queue the prompts and write the unanswered ones here as OpenAI Batch API input (JSONL) instead of sending.")
     var batchOut: String?
 
-    @Option(help: "Base URL of the OpenAI-compatible teacher (part of each request's key).")
-    var endpoint = TeacherSettings().endpoint
+    @OptionGroup var teacher: TeacherFlags
 
-    @Option(help: "The teacher model.")
-    var model = TeacherSettings().model
+    @Flag(help: "Apply Alpaca's filters to generated instructions (counted per reason).")
+    var alpacaFilters = false
 
-    @Option(help: "Sampling temperature.")
-    var temperature = TeacherSettings().temperature
-
-    @Option(help: "Nucleus sampling top_p.")
-    var topP = TeacherSettings().topP
-
-    @Option(help: "Completion token limit per request.")
-    var maxTokens = TeacherSettings().maxTokens
-
-    @Flag(help: "With --dry-run: print JSON lines {number, subset, examples, topics, prompt}.")
+    @Flag(help: "Print JSON: the prompts with --dry-run ({number, subset, examples, topics, prompt} per line), else the report.")
     var json = false
 
     func validate() throws {
@@ -80,52 +174,136 @@ struct GenerateInstructionsCommand: ParsableCommand {
         if mode == .topic, pool != .selfInstruct {
             throw ValidationError("--mode topic uses the Self-Instruct seeds only (--pool self_instruct), as LaMini-LM did")
         }
-        if !dryRun, batchOut == nil {
-            throw ValidationError("calling a teacher over HTTP is not built yet: use --dry-run to print the prompts or --batch-out FILE to write a batch file")
-        }
         if dryRun, batchOut != nil { throw ValidationError("--dry-run and --batch-out exclude each other") }
-        if maxTokens < 1 { throw ValidationError("--max-tokens must be at least 1") }
     }
 
     func run() throws {
         var options = InstructionGenerationOptions(pool: pool, topicGuided: mode == .topic, prompts: prompts, seed: seed)
         options.perPrompt = perPrompt
-        let subset = pool.generatedSubset(topicGuided: mode == .topic)
-        if let batchOut {
-            var settings = TeacherSettings()
-            settings.endpoint = endpoint
-            settings.model = model
-            settings.temperature = temperature
-            settings.topP = topP
-            settings.maxTokens = maxTokens
-            let (added, open) = try reportingErrors { () -> (Int, [TeacherRequestInfo]) in
-                let store = try Store.open(Store.resolvePath(explicit: storeOptions.store))
-                let planned = try InstructionPlan.prompts(store: store, options: options)
-                let queued = try InstructionRequests.enqueue(planned, subset: subset, settings: settings, store: store)
-                try BatchFiles.writeInput(queued.open, to: batchOut)
-                try store.markTeacherRequestsExported(keys: queued.open.map(\.key), batchFile: batchOut)
-                return queued
+        let storePath = Store.resolvePath(explicit: storeOptions.store)
+        if dryRun {
+            let plan = try reportingErrors { try InstructionPlan(store: try Store.open(storePath), options: options) }
+            for k in 0..<prompts {
+                let p = plan.prompt(k)
+                if json {
+                    printJSON(JSONWriter.string(.object([
+                        ("number", .number(String(p.number))), ("subset", .string(options.subset)),
+                        ("examples", .array(p.exampleIndices.map { .number(String($0)) })),
+                        ("topics", p.topicIndices.map { .array($0.map { .number(String($0)) }) } ?? .null),
+                        ("prompt", .string(p.text)),
+                    ])))
+                } else {
+                    print("--- prompt \(p.number) → \(options.subset)")
+                    print(p.text)
+                }
             }
-            print("\(prompts) prompts → \(subset): \(added) newly queued, \(open.count) unanswered written to \(batchOut)")
             return
         }
-        let planned = try reportingErrors {
-            try InstructionPlan.prompts(store: try Store.open(Store.resolvePath(explicit: storeOptions.store)), options: options)
-        }
-        for p in planned {
-            if json {
-                printJSON(JSONWriter.string(.object([
-                    ("number", .number(String(p.number))), ("subset", .string(subset)),
-                    ("examples", .array(p.exampleIndices.map { .number(String($0)) })),
-                    ("topics", p.topicIndices.map { .array($0.map { .number(String($0)) }) } ?? .null),
-                    ("prompt", .string(p.text)),
-                ])))
-            } else {
-                print("--- prompt \(p.number) → \(subset)")
-                print(p.text)
+        try reportingErrors {
+            let store = try Store.open(storePath)
+            let config = try teacher.loadConfig(storePath: storePath)
+            let settings = teacher.settings(config)
+            let plan = try InstructionPlan(store: store, options: options)
+            let queued = try TeacherRequestQueue.enqueueInstructions(plan, settings: settings, store: store)
+            if let batchOut {
+                try writeBatch(store: store, keys: queued.open, to: batchOut)
+                print("\(prompts) prompts → \(options.subset): \(queued.added) newly queued, \(queued.open.count) unanswered written to \(batchOut)")
+                return
             }
+            var run = try teacher.runOptions(config, settings: settings, stage: "instructions", subset: options.subset)
+            run.alpacaFilters = alpacaFilters
+            let report = try TeacherQueueRunner.run(store: store, options: run)
+            printRunReport(report, queued: queued.added, json: json)
         }
     }
+}
+
+struct GenerateResponsesCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "responses",
+        abstract: "Ask the teacher to answer every instruction, under LaMini-LM's system message.",
+        discussion: """
+        Every instruction of the corpus subsets (not the seed pools) that is a first occurrence and \
+        was kept by the novelty filter (when `herd dedup` ran) gets one request: the system message \
+        "\(LaMiniPrompts.responseSystemMessage)" and the instruction (with its input after a colon). \
+        Requests are queued first, keyed by the sha256 of endpoint and body; answers are stored per \
+        instruction and model, and `herd export` writes them as the response column.
+        """)
+
+    @OptionGroup var storeOptions: StoreOptions
+
+    @Option(help: "Only this subset (default: every corpus subset).")
+    var subset: String?
+
+    @Option(help: "Queue the requests and write the unanswered ones here as OpenAI Batch API input (JSONL) instead of sending.")
+    var batchOut: String?
+
+    @OptionGroup var teacher: TeacherFlags
+
+    @Flag(help: "Print the report as JSON.")
+    var json = false
+
+    func run() throws {
+        let storePath = Store.resolvePath(explicit: storeOptions.store)
+        try reportingErrors {
+            let store = try Store.open(storePath)
+            let config = try teacher.loadConfig(storePath: storePath)
+            let settings = teacher.settings(config)
+            let queued = try TeacherRequestQueue.enqueueResponses(subset: subset, settings: settings, store: store)
+            if let batchOut {
+                try writeBatch(store: store, keys: queued.open, to: batchOut)
+                print("responses: \(queued.added) newly queued, \(queued.open.count) unanswered written to \(batchOut)")
+                return
+            }
+            let run = try teacher.runOptions(config, settings: settings, stage: "responses", subset: subset)
+            let report = try TeacherQueueRunner.run(store: store, options: run)
+            printRunReport(report, queued: queued.added, json: json)
+        }
+    }
+}
+
+private func writeBatch(store: Store, keys: [String], to path: String) throws {
+    let requests = try keys.compactMap { try store.teacherRequest(key: $0) }
+    try BatchFiles.writeInput(requests, to: path)
+    try store.markTeacherRequestsExported(keys: keys, batchFile: path)
+}
+
+private func countsJSON(_ g: GenerationCounts) -> [(key: String, value: JSONValue)] {
+    func num(_ v: Int) -> JSONValue { .number(String(v)) }
+    return [("instructions", num(g.instructions)), ("duplicates", num(g.duplicates)), ("empty_examples", num(g.emptyExamples)),
+            ("truncated_examples", num(g.truncatedExamples)),
+            ("filtered", .object(AlpacaFilterReason.allCases.map { ($0.rawValue, num(g.filtered[$0] ?? 0)) }))]
+}
+
+private func countsText(_ g: GenerationCounts, filters: Bool) -> String {
+    "\(g.instructions) instructions (\(g.duplicates) exact duplicates), \(g.emptyExamples) empty and "
+        + "\(g.truncatedExamples) cut examples dropped"
+        + (filters ? ", filtered: " + AlpacaFilterReason.allCases.map { "\($0.rawValue) \(g.filtered[$0] ?? 0)" }.joined(separator: ", ") : "")
+}
+
+private func printRunReport(_ r: TeacherRunReport, queued: Int, json: Bool) {
+    func num(_ v: Int) -> JSONValue { .number(String(v)) }
+    if json {
+        var members: [(key: String, value: JSONValue)] = [
+            ("queued", num(queued)), ("resumed_in_flight", num(r.resumedInFlight)), ("retried_failed", num(r.retriedFailed)),
+            ("answered", num(r.answered)), ("failed", num(r.failed)), ("attempts", num(r.attempts)), ("retries", num(r.retries)),
+            ("responses", num(r.responses)),
+            ("spent_usd", .number(String(format: "%.6f", r.spentUSD))), ("total_spent_usd", .number(String(format: "%.6f", r.totalSpentUSD))),
+            ("stopped_by_budget", .bool(r.stoppedByBudget)), ("remaining", .number(String(r.remaining))),
+        ]
+        members += countsJSON(r.generation)
+        printJSON(JSONWriter.string(.object(members)))
+        return
+    }
+    var line = "\(queued) newly queued; \(r.answered) answered, \(r.failed) failed (\(r.attempts) attempts, \(r.retries) retries)"
+    if r.resumedInFlight > 0 { line += "; \(r.resumedInFlight) left in flight by an earlier run sent again" }
+    if r.retriedFailed > 0 { line += "; \(r.retriedFailed) failed ones retried" }
+    print(line)
+    if r.generation != GenerationCounts() { print(countsText(r.generation, filters: r.generation.filteredTotal > 0)) }
+    if r.responses > 0 { print("\(r.responses) responses stored") }
+    print(String(format: "spent $%.4f this run, $%.4f in all", r.spentUSD, r.totalSpentUSD))
+    if r.stoppedByBudget { print("stopped: the next request could have passed the budget; \(r.remaining) requests still pending") }
+    else if r.remaining > 0 { print("\(r.remaining) requests still pending") }
 }
 
 struct GenerateImportCommand: ParsableCommand {
@@ -135,13 +313,21 @@ struct GenerateImportCommand: ParsableCommand {
         discussion: """
         Each line's request gets its reply (or, for an error line, its failure with the server's message); \
         the instructions in a generation reply (every <example>…</example>) join the request's subset, \
-        exact duplicates marked. All in one transaction; importing the same files again changes nothing.
+        exact duplicates marked; a response reply becomes the instruction's response. Costs are recorded \
+        at herd.toml's prices times --price-factor. All in one transaction; importing the same files \
+        again changes nothing.
         """)
 
     @OptionGroup var storeOptions: StoreOptions
 
     @Argument(help: "The batch output file, then optionally the errors file.")
     var files: [String]
+
+    @Option(help: "The project settings, for the prices (default: herd.toml beside the store, when there is one).")
+    var config: String?
+
+    @Option(help: "Share of the listed prices paid (0.5: the OpenAI Batch API's discount; 0 for your own cluster).")
+    var priceFactor = 0.5
 
     @Flag(help: "Apply Alpaca's filters to generated instructions (counted per reason).")
     var alpacaFilters = false
@@ -151,22 +337,25 @@ struct GenerateImportCommand: ParsableCommand {
 
     func validate() throws {
         if files.isEmpty || files.count > 2 { throw ValidationError("give the output file and optionally the errors file") }
+        if priceFactor < 0 { throw ValidationError("--price-factor must not be negative") }
     }
 
     func run() throws {
-        let r = try reportingErrors {
-            try BatchFiles.importResults(files, store: try Store.open(Store.resolvePath(explicit: storeOptions.store)),
-                                         alpacaFilters: alpacaFilters)
+        let storePath = Store.resolvePath(explicit: storeOptions.store)
+        let r = try reportingErrors { () -> BatchImportReport in
+            let configPath = HerdConfig.resolvePath(explicit: config, storePath: storePath)
+            let prices = try configPath.map { try HerdConfig.load(path: $0).prices } ?? [:]
+            return try BatchFiles.importResults(files, store: try Store.open(storePath), alpacaFilters: alpacaFilters,
+                                                prices: PriceTable(prices.mapValues {
+                                                    PriceTable.Price(promptPerMillion: $0.promptPerMillion, completionPerMillion: $0.completionPerMillion)
+                                                }), priceFactor: priceFactor)
         }
         if json {
             func num(_ v: Int) -> JSONValue { .number(String(v)) }
             printJSON(JSONWriter.string(.object([
                 ("already_imported", .bool(r.alreadyImported)), ("lines", num(r.lines)), ("answered", num(r.answered)),
-                ("failed", num(r.failed)), ("already_done", num(r.alreadyDone)), ("instructions", num(r.instructions)),
-                ("duplicates", num(r.duplicates)), ("empty_examples", num(r.emptyExamples)),
-                ("truncated_examples", num(r.truncatedExamples)),
-                ("filtered", .object(AlpacaFilterReason.allCases.map { ($0.rawValue, num(r.filtered[$0] ?? 0)) })),
-            ])))
+                ("failed", num(r.failed)), ("already_done", num(r.alreadyDone)), ("responses", num(r.responses)),
+            ] + countsJSON(r.generation))))
             return
         }
         if r.alreadyImported {
@@ -174,25 +363,78 @@ struct GenerateImportCommand: ParsableCommand {
             return
         }
         print("\(r.lines) result lines: \(r.answered) answered, \(r.failed) failed, \(r.alreadyDone) already answered; "
-              + "\(r.instructions) instructions (\(r.duplicates) exact duplicates), \(r.emptyExamples) empty and "
-              + "\(r.truncatedExamples) cut examples dropped"
-              + (alpacaFilters ? ", filtered: " + AlpacaFilterReason.allCases.map { "\($0.rawValue) \(r.filtered[$0] ?? 0)" }.joined(separator: ", ") : ""))
+              + countsText(r.generation, filters: alpacaFilters) + (r.responses > 0 ? "; \(r.responses) responses" : ""))
     }
 }
 
 struct GenerateStatusCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
-        abstract: "Teacher requests by status: pending, in flight, done, failed (with reasons).")
+        abstract: "Teacher requests by status: pending, in flight, done, failed (with reasons), and the spend.")
 
     @OptionGroup var storeOptions: StoreOptions
 
+    @Flag(help: "Print JSON.")
+    var json = false
+
     func run() throws {
-        let (counts, failed) = try reportingErrors { () -> ([String: Int64], [TeacherRequestInfo]) in
+        let (counts, failed, ledger) = try reportingErrors { () -> ([String: Int64], [TeacherRequestInfo], [TeacherLedgerRow]) in
             let store = try Store.open(Store.resolvePath(explicit: storeOptions.store))
-            return (try store.teacherRequestCounts(), try store.teacherRequests(status: "failed"))
+            return (try store.teacherRequestCounts(), try store.teacherRequests(status: "failed"), try store.teacherLedger())
+        }
+        var reasons: [String: Int] = [:]
+        for f in failed { reasons[f.error ?? "", default: 0] += 1 }
+        let sortedReasons = reasons.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
+        if json {
+            func num(_ v: Int64) -> JSONValue { .number(String(v)) }
+            printJSON(JSONWriter.string(.object([
+                ("pending", num(counts["pending"] ?? 0)), ("in_flight", num(counts["in_flight"] ?? 0)),
+                ("done", num(counts["done"] ?? 0)), ("failed", num(counts["failed"] ?? 0)),
+                ("failure_reasons", .array(sortedReasons.map { .object([("error", .string($0.key)), ("requests", num(Int64($0.value)))]) })),
+                ("ledger", ledgerJSON(ledger)),
+            ])))
+            return
         }
         print("pending \(counts["pending"] ?? 0), in flight \(counts["in_flight"] ?? 0), done \(counts["done"] ?? 0), failed \(counts["failed"] ?? 0)")
-        for f in failed.prefix(20) { print("  failed \(f.key.prefix(12))… (\(f.subset), prompt \(f.promptNumber.map(String.init) ?? "-")): \(f.error ?? "")") }
+        for (reason, n) in sortedReasons.prefix(20) { print("  failed \(n)× \(reason)") }
+        if !ledger.isEmpty { print(ledgerTable(ledger), terminator: "") }
     }
+}
+
+/// The spend table `herd generate status` and `herd stats` print: per stage and model.
+func ledgerTable(_ rows: [TeacherLedgerRow]) -> String {
+    var byKey: [String: (requests: Int64, done: Int64, failed: Int64, prompt: Int64, completion: Int64, cost: Double, priced: Int64)] = [:]
+    var order: [String] = []
+    for r in rows {
+        let key = "\(r.stage)\t\(r.model)"
+        if byKey[key] == nil { order.append(key); byKey[key] = (0, 0, 0, 0, 0, 0, 0) }
+        byKey[key]!.requests += r.requests
+        if r.status == "done" { byKey[key]!.done += r.requests }
+        if r.status == "failed" { byKey[key]!.failed += r.requests }
+        byKey[key]!.prompt += r.promptTokens
+        byKey[key]!.completion += r.completionTokens
+        byKey[key]!.cost += r.costUSD
+        byKey[key]!.priced += r.priced
+    }
+    var out = "teacher spend:\n"
+    out += "  stage         model                      requests      done    failed   prompt tok  complet. tok     cost USD\n"
+    for key in order {
+        let v = byKey[key]!
+        let parts = key.split(separator: "\t", omittingEmptySubsequences: false)
+        let cost = v.priced == 0 && v.done > 0 ? "no price" : String(format: "%.4f", v.cost)
+        out += "  " + String(parts[0]).padding(toLength: 13, withPad: " ", startingAt: 0) + " "
+            + String(parts[1]).padding(toLength: 26, withPad: " ", startingAt: 0)
+            + [String(v.requests), String(v.done), String(v.failed)].map { $0.leftPadded(9) }.joined(separator: " ")
+            + String(v.prompt).leftPadded(13) + String(v.completion).leftPadded(14) + cost.leftPadded(13) + "\n"
+    }
+    return out
+}
+
+func ledgerJSON(_ rows: [TeacherLedgerRow]) -> JSONValue {
+    .array(rows.map { r in
+        .object([("stage", .string(r.stage)), ("model", .string(r.model)), ("status", .string(r.status)),
+                 ("requests", .number(String(r.requests))), ("attempts", .number(String(r.attempts))),
+                 ("prompt_tokens", .number(String(r.promptTokens))), ("completion_tokens", .number(String(r.completionTokens))),
+                 ("cost_usd", r.priced == 0 ? .null : .number(String(format: "%.6f", r.costUSD)))])
+    })
 }

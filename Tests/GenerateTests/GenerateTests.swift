@@ -105,7 +105,7 @@ final class InstructionPlanTests: XCTestCase {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let store = try Store.create(at: "\(dir)/herd.db")
         var options = InstructionGenerationOptions(pool: .selfInstruct, topicGuided: false, prompts: 2, seed: 1)
-        XCTAssertThrowsError(try InstructionPlan.prompts(store: store, options: options)) {
+        XCTAssertThrowsError(try InstructionPlan(store: store, options: options)) {
             XCTAssertTrue("\($0)".contains("has 0 instructions"), "\($0)")
         }
         let w = try SourceWriter(store: store, uri: "seeds", sha256: String(repeating: "a", count: 64), bytes: 0, format: "test")
@@ -115,13 +115,14 @@ final class InstructionPlanTests: XCTestCase {
                       duplicateOf: i == 3 ? 1 : nil)
         }
         _ = try w.commit(filtered: 0, format: "test")
-        let plan = try InstructionPlan.prompts(store: store, options: options)
+        let planned = try InstructionPlan(store: store, options: options)
+        let plan = (0..<options.prompts).map(planned.prompt)
         XCTAssertEqual(plan.count, 2)
         // Three examples in the pool (the duplicate left out): every prompt shows all three.
         XCTAssertEqual(Set(plan[0].exampleIndices), [0, 1, 2])
         XCTAssertTrue(plan[0].text.contains("<example>Translate:Bonjour</example>"), plan[0].text)
         options.topicGuided = true
-        XCTAssertThrowsError(try InstructionPlan.prompts(store: store, options: options)) {
+        XCTAssertThrowsError(try InstructionPlan(store: store, options: options)) {
             XCTAssertTrue("\($0)".contains("run `herd topics mine` first"), "\($0)")
         }
     }
@@ -141,10 +142,11 @@ final class BatchRoundTripTests: XCTestCase {
                                      instruction: t, input: "", output: nil, meta: nil, normHash: Int64(i)), duplicateOf: nil)
         }
         _ = try w.commit(filtered: 0, format: "test")
-        let plan = try InstructionPlan.prompts(store: store, options: InstructionGenerationOptions(pool: .selfInstruct, topicGuided: false,
-                                                                                                  prompts: 3, seed: 9))
+        let plan = try InstructionPlan(store: store, options: InstructionGenerationOptions(pool: .selfInstruct, topicGuided: false,
+                                                                                          prompts: 3, seed: 9))
         let settings = TeacherSettings()
-        let queued = try InstructionRequests.enqueue(plan, subset: "self_instruct_without_topic", settings: settings, store: store)
+        let enqueued = try TeacherRequestQueue.enqueueInstructions(plan, settings: settings, store: store)
+        let queued = (added: enqueued.added, open: try enqueued.open.map { try XCTUnwrap(store.teacherRequest(key: $0)) })
         XCTAssertEqual(queued.added, 3)
         XCTAssertEqual(queued.open.count, 3)
         XCTAssertEqual(queued.open[0].key, ChatRequest.key(endpoint: settings.endpoint, body: queued.open[0].body))
@@ -175,10 +177,10 @@ final class BatchRoundTripTests: XCTestCase {
         let report = try BatchFiles.importResults(["\(dir)/out.jsonl", "\(dir)/err.jsonl"], store: store, alpacaFilters: true)
         XCTAssertEqual(report.answered, 2)
         XCTAssertEqual(report.failed, 1)
-        XCTAssertEqual(report.instructions, 3)      // "Name a green vegetable." twice, "List four seasons of the year."
-        XCTAssertEqual(report.duplicates, 1)
-        XCTAssertEqual(report.truncatedExamples, 1)
-        XCTAssertEqual(report.filtered, [.writeAProgram: 1])
+        XCTAssertEqual(report.generation.instructions, 3)      // "Name a green vegetable." twice, "List four seasons of the year."
+        XCTAssertEqual(report.generation.duplicates, 1)
+        XCTAssertEqual(report.generation.truncatedExamples, 1)
+        XCTAssertEqual(report.generation.filtered, [.writeAProgram: 1])
         XCTAssertEqual(try store.instructionCount(subset: "self_instruct_without_topic"), 3)
         XCTAssertEqual(try store.teacherRequestCounts(), ["pending": 0, "in_flight": 0, "done": 2, "failed": 1])
         XCTAssertEqual(try store.teacherRequest(key: keys[2])?.error, "Rate limit reached")
@@ -186,9 +188,9 @@ final class BatchRoundTripTests: XCTestCase {
 
         // Again: nothing changes; re-planning the same prompts queues nothing and leaves only the failed one open.
         XCTAssertTrue(try BatchFiles.importResults(["\(dir)/out.jsonl", "\(dir)/err.jsonl"], store: store, alpacaFilters: true).alreadyImported)
-        let again = try InstructionRequests.enqueue(plan, subset: "self_instruct_without_topic", settings: settings, store: store)
+        let again = try TeacherRequestQueue.enqueueInstructions(plan, settings: settings, store: store)
         XCTAssertEqual(again.added, 0)
-        XCTAssertEqual(again.open.map(\.key), [keys[2]])
+        XCTAssertEqual(again.open, [keys[2]])
 
         // A line for a request the store never made names itself.
         try #"{"custom_id":"nope","response":null}"#.write(toFile: "\(dir)/bad.jsonl", atomically: true, encoding: .utf8)

@@ -14,4 +14,6 @@ CURLcode herd_curl_getinfo_off_t(CURL *h, CURLINFO info, curl_off_t *value);
 // Restricts a handle and the redirects it follows to http and https (CURLOPT_PROTOCOLS_STR on
 // libcurl >= 7.85, the deprecated bitmask options before that).
 CURLcode herd_curl_restrict_to_http(CURL *h);
+// curl_multi_setopt is variadic too.
+CURLMcode herd_curl_multi_setopt_long(CURLM *m, CURLMoption opt, long value);
 #endif
