@@ -66,6 +66,9 @@ let package = Package(
         .testTarget(name: "SamplingTests", dependencies: ["Sampling"]),
         .testTarget(name: "DedupTests", dependencies: ["Dedup", "Sampling", "Store"], exclude: ["make_rouge_reference.py", "rouge_reference.json", "naive_rouge_filter.py"]),
         .testTarget(name: "TOMLTests", dependencies: ["TOML"]),
+        .testTarget(name: "ConfigTests", dependencies: ["Config", "Project", "TOML"]),
+        .testTarget(name: "TeacherTests", dependencies: ["Teacher"]),
+        // GenerateTests' kill-and-resume test runs the real `herd` binary.
         .testTarget(name: "GenerateTests", dependencies: ["Generate", "FastJSON", "Sampling", "Store", "Teacher", "Checksums"],
                     exclude: ["fault_teacher.py"]),
         .testTarget(name: "TopicsTests", dependencies: ["Topics", "Store", "ByteStreams"]),

@@ -24,6 +24,10 @@ public struct TeacherConfig: Equatable, Sendable {
 public struct ModelPrice: Equatable, Sendable {
     public var promptPerMillion: Double
     public var completionPerMillion: Double
+
+    public init(promptPerMillion: Double, completionPerMillion: Double) {
+        self.promptPerMillion = promptPerMillion; self.completionPerMillion = completionPerMillion
+    }
 }
 
 /// The settings of a project's herd.toml that commands read.
@@ -48,8 +52,9 @@ public struct HerdConfig: Equatable, Sendable {
     public static func load(path: String) throws -> HerdConfig {
         let root = TOMLSection(try TOML.parse(contentsOfFile: path), path: "", file: path)
         try root.checkKnownKeys(sectionKeys.keys.sorted())
-        for (name, known) in sectionKeys where name != "prices" {
-            try root.section(name)?.checkKnownKeys(known)
+        // In file order, so the first unknown key written is the one reported, on every run.
+        for name in root.keys where name != "prices" {
+            try root.section(name)?.checkKnownKeys(sectionKeys[name] ?? [])
         }
         var config = HerdConfig()
         config.path = path
@@ -77,7 +82,7 @@ public struct HerdConfig: Equatable, Sendable {
         }
         if let p = try root.section("prices") {
             for model in p.keys {
-                guard let m = try p.section(model) else { throw p.error(model, "expected a table of prices") }
+                guard let m = try p.section(model) else { continue } // section() throws for a non-table
                 try m.checkKnownKeys(["prompt_per_million", "completion_per_million"])
                 guard let prompt = try m.double("prompt_per_million") else { throw m.error("prompt_per_million", "missing") }
                 guard let completion = try m.double("completion_per_million") else { throw m.error("completion_per_million", "missing") }

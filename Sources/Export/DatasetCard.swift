@@ -8,7 +8,7 @@ public enum DatasetCard {
         ("instruction", "The instruction. When the source gives a separate input it is appended as `instruction:input`."),
         ("response", "The response to the instruction."),
         ("instruction_source", "The subset the instruction comes from (LaMini-instruction's `instruction_source` names)."),
-        ("response_source", "Where the response comes from: `seed` is the source's own response."),
+        ("response_source", "Where the response comes from: `seed` is the source's own response, else the teacher model that wrote it."),
         ("id", "`herd-<row id>`: the row of the Herd store the line was exported from."),
     ]
 

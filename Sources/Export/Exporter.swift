@@ -278,7 +278,8 @@ public enum Exporter {
     private static let keyInstruction = Array(#"{"instruction":"#.utf8)
     private static let keyResponse = Array(#","response":"#.utf8)
     private static let keyInstructionSource = Array(#","instruction_source":"#.utf8)
-    private static let keyRest = Array(#","response_source":"seed","id":"herd-"#.utf8)
+    private static let keyResponseSource = Array(#","response_source":"#.utf8)
+    private static let keyID = Array(#","id":"herd-"#.utf8)
     private static let lineEnd = Array("\"}\n".utf8)
 
     /// Reads one shard's rows (one `exportRows` call, ids ascending) and writes them in shuffled order.
@@ -323,7 +324,9 @@ public enum Exporter {
                 buffer.append(contentsOf: escaped)
                 subsetCounts[row.subset] = (escaped, 1)
             }
-            buffer.append(contentsOf: keyRest)
+            buffer.append(contentsOf: keyResponseSource)
+            JSONWriter.appendString(row.responseSource, to: &buffer)
+            buffer.append(contentsOf: keyID)
             appendDecimal(row.id, to: &buffer)
             buffer.append(contentsOf: lineEnd)
             if buffer.count >= chunkBytes {

@@ -69,6 +69,7 @@ public enum TeacherRequestQueue {
                                            store: Store) throws -> (added: Int, open: [String]) {
         var added = 0
         var open: [String] = []
+        var seen = Set<String>()
         var start = 0
         while start < plan.options.prompts {
             let end = min(plan.options.prompts, start + chunk)
@@ -79,7 +80,10 @@ public enum TeacherRequestQueue {
                                          endpoint: settings.endpoint, model: settings.model, body: body)
             }
             added += try store.enqueueTeacherRequests(requests)
-            for r in requests where try store.teacherRequest(key: r.key)?.status != "done" { open.append(r.key) }
+            // Two prompts may draw the same examples: one request, listed once.
+            for r in requests where try seen.insert(r.key).inserted && store.teacherRequest(key: r.key)?.status != "done" {
+                open.append(r.key)
+            }
             start = end
         }
         return (added, open)

@@ -71,9 +71,11 @@ public enum TeacherQueueRunner {
         var lastTake = monotonicSeconds()
         let teacher = HTTPTeacher(options: options.teacher)
 
+        store.useSmallCache()
         defer {
             // Whatever was handed out but not answered goes back to pending (a budget stop, an error).
             _ = try? store.reopenTeacherRequests(f, failedToo: false)
+            store.restoreCacheSize()
             progress.finish()
         }
         try teacher.run(source: source) { outcomes in
@@ -106,7 +108,7 @@ public enum TeacherQueueRunner {
             let done = Double(report.answered + report.failed)
             progress.update(done, note: String(format: "$%.4f", source.spent))
             // Take generation replies now and then (in request order), and at the end.
-            if taker != nil, monotonicSeconds() - lastTake > 2 {
+            if taker != nil, monotonicSeconds() - lastTake > 1 {
                 try taker!.takeReady()
                 lastTake = monotonicSeconds()
             }

@@ -26,9 +26,10 @@ public enum Project {
     /// untouched file changes nothing.
     public static let defaultConfig = """
     # Herd project settings. Every value below is the built-in default.
-    # Note: in this version the commands take these settings as flags (herd COMMAND --help);
-    # `herd build` will read this file. Commands find the store by --store PATH, then
-    # $HERD_STORE, then ./herd.db.
+    # Commands read this file beside the store (or --config PATH); flags override it. In this
+    # version [teacher] and [prices] are read; the other tables are checked for unknown keys
+    # and set by flags (herd COMMAND --help) until `herd build` reads them. Commands find the
+    # store by --store PATH, then $HERD_STORE, then ./herd.db.
 
     [store]
     # path = "herd.db"
@@ -54,6 +55,31 @@ public enum Project {
     # Subsets to export; empty means every corpus subset (seed subsets are never exported by default).
     # subsets = []
     # include_duplicates = false
+
+    [teacher]
+    # Any OpenAI-compatible chat-completions server (OpenAI, vLLM, llama.cpp, Ollama …).
+    # endpoint = "https://api.openai.com"
+    # model = "gpt-3.5-turbo"
+    # The environment variable holding the API key. The key itself never goes in this file,
+    # the store, the logs or an export.
+    # api_key_env = "OPENAI_API_KEY"
+    # temperature = 1.0
+    # top_p = 1.0
+    # max_tokens = 2048
+    # Requests in flight at once.
+    # concurrency = 32
+    # Client-side limits (no limit when absent); set them to your account's.
+    # requests_per_minute = 3500
+    # tokens_per_minute = 90000
+    # Seconds one attempt may take; attempts per request; seconds before the first retry.
+    # timeout_seconds = 600.0
+    # max_attempts = 8
+    # retry_base_seconds = 1.0
+
+    [prices]
+    # US dollars per million tokens, per model: costs are recorded and --budget needs them.
+    # Check your provider's current prices.
+    # "gpt-3.5-turbo" = { prompt_per_million = 0.5, completion_per_million = 1.5 }
 
     """
 }

@@ -43,7 +43,11 @@ public final class Store {
     static let cacheKiB = 262144 // 256 MiB
 
     /// Back to the default page cache after a writer that lowered it.
-    func restoreCacheSize() { try? db.execute("PRAGMA cache_size = -\(Self.cacheKiB)") }
+    public func restoreCacheSize() { try? db.execute("PRAGMA cache_size = -\(Self.cacheKiB)") }
+
+    /// A small page cache for long streams of small transactions (a teacher run): pages written
+    /// once are not read again, and keeping them would only grow the process.
+    public func useSmallCache() { try? db.execute("PRAGMA cache_size = -16384") }
 
     /// Opens a second, read-only connection to the same store (for reader threads).
     public func readerConnection() throws -> Database {

@@ -1,34 +1,47 @@
-/// Client-side request and token rate limits as a generic cell rate algorithm (GCRA): each limit
-/// keeps the earliest time the next unit may go, and sending pushes that time on by the units'
-/// share of a minute. Sends are spaced evenly, so no 60-second window ever holds more than the
-/// requests-per-minute limit (a bucket that starts full would allow a burst above it), and the
-/// long-run rate stays on the limit because lateness of one send is not carried into the next.
-/// Times are seconds on any monotonic clock; the limiter never reads a clock itself.
+/// Client-side request and token rate limits. Requests: sends are spaced 60/rpm apart on a
+/// schedule (a send that wakes late by less than one interval keeps the schedule, so lateness does
+/// not slow the long-run rate; after an idle spell the schedule restarts from now, so there is no
+/// burst), and the times of the last ⌊rpm⌋ sends are kept so that no 60-second window ever holds
+/// more than the limit. Tokens: each send pushes the earliest next send on by its tokens' share of
+/// a minute. Times are seconds on any monotonic clock; the limiter never reads a clock itself.
 public struct RateLimiter: Sendable {
     public let requestsPerMinute: Double?
     public let tokensPerMinute: Double?
     private var nextRequestAt = -Double.infinity
     private var nextTokensAt = -Double.infinity
     private var pausedUntil = -Double.infinity
+    /// The last `windowLimit` send times, a ring whose oldest entry is at `oldest`.
+    private var recent: [Double] = []
+    private var oldest = 0
+    private let windowLimit: Int
+    /// The window is kept this much longer than a minute: requests reach the server a little
+    /// later than they leave, by amounts that differ, and the server's minute is the one that counts.
+    static let windowMargin = 0.05
 
     public init(requestsPerMinute: Double?, tokensPerMinute: Double?) {
         self.requestsPerMinute = requestsPerMinute.flatMap { $0 > 0 ? $0 : nil }
         self.tokensPerMinute = tokensPerMinute.flatMap { $0 > 0 ? $0 : nil }
+        windowLimit = self.requestsPerMinute.map { max(1, Int(min($0, 1e7).rounded(.down))) } ?? 0
     }
 
-    /// Seconds to wait at `now` before a request of `tokens` may go (0: it may go now).
+    /// Seconds to wait at `now` before a request may go (0: it may go now).
     public func delay(now: Double) -> Double {
-        max(0, max(nextRequestAt, nextTokensAt, pausedUntil) - now)
+        let windowOpensAt = recent.count == windowLimit && windowLimit > 0 ? recent[oldest] + 60 + Self.windowMargin : -Double.infinity
+        return max(0, max(nextRequestAt, nextTokensAt, pausedUntil, windowOpensAt) - now)
     }
 
     /// Records a request of `tokens` sent at `now` (call only when `delay(now:)` is 0).
     public mutating func take(tokens: Int, now: Double) {
         if let rpm = requestsPerMinute {
-            // From the scheduled time, not from `now`: waking late must not slow the rate down.
-            nextRequestAt = max(nextRequestAt, now - 60 / rpm) + 60 / rpm
+            let interval = 60 / rpm
+            nextRequestAt = (now - nextRequestAt < interval ? nextRequestAt : now) + interval
+            if recent.count < windowLimit { recent.append(now) } else {
+                recent[oldest] = now
+                oldest = (oldest + 1) % windowLimit
+            }
         }
         if let tpm = tokensPerMinute {
-            nextTokensAt = max(nextTokensAt, now - 1) + Double(tokens) * 60 / tpm
+            nextTokensAt = max(nextTokensAt, now) + Double(tokens) * 60 / tpm
         }
     }
 

@@ -10,10 +10,12 @@ struct Options {
     var records = 2_580_000
     var generateOnly = false
     /// Figure groups to run: ingest, stats, export, topics (stats and export need ingest's store).
-    var only: Set<String> = ["ingest", "stats", "export", "topics", "dedup"]
+    var only: Set<String> = ["ingest", "stats", "export", "topics", "dedup", "teacher"]
     /// Corpus sizes for the dedup figures.
     var dedupSizes = [100_000, 1_000_000, 2_580_000]
     var categories = 2_500_000
+    /// Requests of the teacher throughput figure.
+    var teacherRequests = 100_000
 }
 
 var options = Options()
@@ -27,8 +29,9 @@ while let a = args.next() {
     case "--only": options.only = Set((args.next() ?? "").split(separator: ",").map(String.init))
     case "--categories": options.categories = Int(args.next() ?? "") ?? options.categories
     case "--dedup-sizes": options.dedupSizes = (args.next() ?? "").split(separator: ",").compactMap { Int($0) }
+    case "--teacher-requests": options.teacherRequests = Int(args.next() ?? "") ?? options.teacherRequests
     default:
-        FileHandle.standardError.write(Data("usage: herd-bench [--herd PATH] [--dir DIR] [--records N] [--categories N] [--only ingest,stats,export,topics,dedup] [--dedup-sizes 100000,1000000] [--generate-only]\n".utf8))
+        FileHandle.standardError.write(Data("usage: herd-bench [--herd PATH] [--dir DIR] [--records N] [--categories N] [--only ingest,stats,export,topics,dedup,teacher] [--dedup-sizes 100000,1000000] [--teacher-requests N] [--generate-only]\n".utf8))
         exit(2)
     }
 }
@@ -381,6 +384,73 @@ if options.only.contains("dedup") {
         let same = try verdictsAgree(herd: "\(options.dir)/dedup-sample-5000.herd.jsonl", reference: reference)
         report("dedup_verdicts_identical_5k", same ? 1 : 0, "bool")
     }
+}
+if options.only.contains("teacher") {
+    // The local fault server (Tests/GenerateTests/fault_teacher.py) answering at once, so the
+    // figure is Herd's own cost per request: plan, queue, send, record, take the reply.
+    func startServer(_ arguments: [String]) throws -> (Process, String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", "Tests/GenerateTests/fault_teacher.py"] + arguments
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        var line = Data()
+        while true {
+            let byte = out.fileHandleForReading.readData(ofLength: 1)
+            if byte.isEmpty || byte == Data([0x0A]) { break }
+            line.append(byte)
+        }
+        return (p, "http://127.0.0.1:\(String(decoding: line, as: UTF8.self))")
+    }
+    let seeds = "fixtures/self-instruct/seed_tasks.jsonl"
+    let (server, endpoint) = try startServer(["--canned"])
+    let store = freshStore("store-teacher")
+    _ = measure([herd, "ingest", "--store", store, seeds])
+    let run = measure([herd, "generate", "instructions", "--store", store, "--prompts", String(options.teacherRequests), "--seed", "1",
+                       "--endpoint", endpoint, "--concurrency", "256"])
+    server.terminate()
+    server.waitUntilExit()
+    // Two prompts that drew the same three examples are one request: count what was answered.
+    let status = Process()
+    status.executableURL = URL(fileURLWithPath: herd)
+    status.arguments = ["generate", "status", "--json", "--store", store]
+    let statusOut = Pipe()
+    status.standardOutput = statusOut
+    try status.run()
+    let statusJSON = try JSONSerialization.jsonObject(with: statusOut.fileHandleForReading.readDataToEndOfFile()) as! [String: Any]
+    status.waitUntilExit()
+    let answered = (statusJSON["done"] as? NSNumber)?.doubleValue ?? 0
+    report("teacher_requests", answered, "requests")
+    report("teacher_requests_per_s", answered / run.seconds, "req/s")
+    report("teacher_peak_memory", Double(run.peakBytes) / 1_048_576.0, "MiB")
+    try? fm.removeItem(atPath: "\(options.dir)/store-teacher")
+
+    // RPM 600 for two minutes: the server's arrival times give the achieved rate and the most
+    // requests any 60-second window saw.
+    let log = "\(options.dir)/teacher-rate-log.jsonl"
+    try? fm.removeItem(atPath: log)
+    let (limited, limitedEndpoint) = try startServer(["--log", log])
+    let rateStore = freshStore("store-teacher-rate")
+    _ = measure([herd, "ingest", "--store", rateStore, seeds])
+    _ = measure([herd, "generate", "instructions", "--store", rateStore, "--prompts", "1201", "--seed", "2",
+                 "--endpoint", limitedEndpoint, "--rpm", "600", "--concurrency", "32"])
+    limited.terminate()
+    limited.waitUntilExit()
+    let times = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").map {
+        ((try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any])["t"] as! NSNumber).doubleValue
+    }.sorted()
+    let inTwoMinutes = times.filter { $0 < times[0] + 120 }.count
+    var busiest = 0
+    var j = 0
+    for i in times.indices {
+        while j < times.count, times[j] < times[i] + 60 { j += 1 }
+        busiest = max(busiest, j - i)
+    }
+    report("rate_limit_achieved_rpm", Double(inTwoMinutes) / 2, "req/min")
+    report("rate_limit_accuracy", 100 * Double(inTwoMinutes) / 2 / 600, "%")
+    report("rate_limit_busiest_60s", Double(busiest), "requests")
+    try? fm.removeItem(atPath: "\(options.dir)/store-teacher-rate")
 }
 guard needsCorpus else { exit(0) }
 let jsonlStore = freshStore("store-jsonl")

@@ -203,5 +203,9 @@ final class TeacherRunTests: XCTestCase {
         XCTAssertTrue(try s.step())
         let serverKey = SHA256.hex(body)
         XCTAssertEqual(s.text(0), "Answer \(serverKey.prefix(12)): Question 5?")
+        // Export reads the teacher's response and names the model; a row without one keeps its own.
+        let rows = try store.exportRows(ids: [1, ids[5]])
+        XCTAssertEqual(rows.map(\.responseSource), ["seed", "gpt-3.5-turbo"])
+        XCTAssertEqual(rows.map(\.output), ["Seed output 0.", "Answer \(serverKey.prefix(12)): Question 5?"])
     }
 }
