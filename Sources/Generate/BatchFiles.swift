@@ -2,6 +2,7 @@ import ByteStreams
 import Checksums
 import FastJSON
 import Foundation
+import Fetch
 import Ingest
 import Store
 
@@ -16,6 +17,10 @@ public struct TeacherSettings: Sendable {
     public var maxTokens = 2048
 
     public init() {}
+
+    /// The endpoint as the store records it: credentials and secret query parameters removed
+    /// (some gateways take the key in the URL).
+    public var storedEndpoint: String { Downloader.redact(endpoint) }
 }
 
 /// Chat-completions request bodies and their queue keys.

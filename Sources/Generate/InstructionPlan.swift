@@ -1,3 +1,4 @@
+import Fetch
 import Store
 
 /// What `herd generate instructions` is asked to do.
@@ -77,7 +78,7 @@ public enum TeacherRequestQueue {
                 let body = ChatRequest.body(settings: settings, system: nil, user: plan.prompt(k).text)
                 return NewTeacherRequest(key: ChatRequest.key(endpoint: settings.endpoint, body: body), stage: "instructions",
                                          subset: plan.options.subset, promptNumber: Int64(k), instructionID: nil,
-                                         endpoint: settings.endpoint, model: settings.model, body: body)
+                                         endpoint: settings.storedEndpoint, model: settings.model, body: body)
             }
             added += try store.enqueueTeacherRequests(requests)
             // Two prompts may draw the same examples: one request, listed once.
@@ -106,7 +107,7 @@ public enum TeacherRequestQueue {
                 let body = ChatRequest.body(settings: settings, system: LaMiniPrompts.responseSystemMessage, user: user)
                 return NewTeacherRequest(key: ChatRequest.key(endpoint: settings.endpoint, body: body), stage: "responses",
                                          subset: c.subset, promptNumber: nil, instructionID: c.id,
-                                         endpoint: settings.endpoint, model: settings.model, body: body)
+                                         endpoint: settings.storedEndpoint, model: settings.model, body: body)
             }
             added += try store.enqueueTeacherRequests(requests)
             for r in requests where try store.teacherRequest(key: r.key)?.status != "done" { open.append(r.key) }

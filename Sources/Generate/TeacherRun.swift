@@ -197,7 +197,7 @@ struct ReplyTaker {
         self.filter = filter
         intake = GenerationIntake(duplicates: try ExactDuplicateIndex(store: store), alpacaFilters: alpacaFilters)
         // One source per teacher: its instructions carry the request key in their meta.
-        let uri = "teacher:\(Downloader.redact(filter.endpoint)) \(filter.model)"
+        let uri = "teacher:\(filter.endpoint) \(filter.model)" // already redacted
         sourceID = try store.db.transaction {
             try store.teacherSource(uri: uri, sha256: SHA256.hex("teacher\n\(filter.endpoint)\n\(filter.model)"))
         }

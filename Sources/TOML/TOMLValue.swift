@@ -140,7 +140,8 @@ public struct TOMLError: Error, CustomStringConvertible, Equatable, Sendable {
         self.message = message
     }
 
-    public var description: String { "\(file):\(line):\(column): \(message)" }
+    /// `file:line:column: message`, or `file: message` for the file as a whole (line 0).
+    public var description: String { line == 0 ? "\(file): \(message)" : "\(file):\(line):\(column): \(message)" }
 }
 
 extension TOMLError: LocalizedError {

@@ -59,8 +59,6 @@ public struct HTTPTeacherStats: Sendable {
     public var retries = 0
     public var answered = 0
     public var failed = 0
-    /// Longest a sent request waited for its turn under the rate limits, in seconds.
-    public var rateLimitedSeconds = 0.0
 }
 
 private let teacherCurlInit: CURLcode = curl_global_init(Int(CURL_GLOBAL_DEFAULT))
@@ -105,7 +103,7 @@ public final class HTTPTeacher {
 
         var limiter = RateLimiter(requestsPerMinute: options.requestsPerMinute, tokensPerMinute: options.tokensPerMinute)
         var retries: [(due: Double, job: TeacherJob, attempt: Int)] = []
-        var held: (job: TeacherJob, attempt: Int, since: Double)? = nil
+        var held: (job: TeacherJob, attempt: Int)? = nil
         var sourceDry = false
         var random = SystemRandomNumberGenerator()
 
@@ -116,15 +114,14 @@ public final class HTTPTeacher {
                 if held == nil {
                     if let i = retries.indices.min(by: { retries[$0].due < retries[$1].due }), retries[i].due <= now {
                         let r = retries.remove(at: i)
-                        held = (r.job, r.attempt, now)
+                        held = (r.job, r.attempt)
                     } else if !sourceDry {
-                        if let job = try source.nextJob() { held = (job, 1, now) } else { sourceDry = true }
+                        if let job = try source.nextJob() { held = (job, 1) } else { sourceDry = true }
                     }
                 }
                 guard let h = held else { break }
                 if limiter.delay(now: now) > 0 { break }
                 limiter.take(tokens: h.job.tokens, now: now)
-                stats.rateLimitedSeconds = max(stats.rateLimitedSeconds, now - h.since)
                 held = nil
                 let transfer = try idle.popLast() ?? Transfer(options: options, headers: headers)
                 try transfer.prepare(job: h.job, attempt: h.attempt)

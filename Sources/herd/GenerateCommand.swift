@@ -107,7 +107,7 @@ struct TeacherFlags: ParsableArguments {
         teacher.tokensPerMinute = tpm ?? c.teacher.tokensPerMinute
         teacher.retry.maxAttempts = maxAttempts ?? c.teacher.maxAttempts ?? teacher.retry.maxAttempts
         teacher.retry.baseDelay = retryBase ?? c.teacher.retryBaseSeconds ?? teacher.retry.baseDelay
-        var options = TeacherRunOptions(filter: TeacherQueueFilter(stage: stage, subset: subset, endpoint: settings.endpoint,
+        var options = TeacherRunOptions(filter: TeacherQueueFilter(stage: stage, subset: subset, endpoint: settings.storedEndpoint,
                                                                    model: settings.model),
                                         teacher: teacher)
         options.prices = PriceTable(c.prices.mapValues {

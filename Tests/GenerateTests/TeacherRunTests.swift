@@ -209,3 +209,24 @@ final class TeacherRunTests: XCTestCase {
         XCTAssertEqual(rows.map(\.output), ["Seed output 0.", "Answer \(serverKey.prefix(12)): Question 5?"])
     }
 }
+
+final class StoredEndpointTests: XCTestCase {
+    /// A key given in the endpoint URL (some gateways take it there) is not stored.
+    func testCredentialsInTheEndpointAreNotStored() throws {
+        let dir = NSTemporaryDirectory() + "herd-endpoint-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let store = try seededStore(at: "\(dir)/herd.db")
+        var settings = TeacherSettings()
+        settings.endpoint = "https://user:pa55word@gateway.example/openai?api-key=SECRET123&deployment=d1"
+        XCTAssertEqual(settings.storedEndpoint, "https://gateway.example/openai?deployment=d1")
+        let plan = try InstructionPlan(store: store, options: InstructionGenerationOptions(pool: .selfInstruct, topicGuided: false,
+                                                                                          prompts: 3, seed: 1))
+        _ = try TeacherRequestQueue.enqueueInstructions(plan, settings: settings, store: store)
+        store.checkpoint()
+        let bytes = try XCTUnwrap(FileManager.default.contents(atPath: "\(dir)/herd.db"))
+        XCTAssertNil(bytes.range(of: Data("SECRET123".utf8)))
+        XCTAssertNil(bytes.range(of: Data("pa55word".utf8)))
+        XCTAssertEqual(try store.teacherRequests(status: "pending").count, 3)
+    }
+}
