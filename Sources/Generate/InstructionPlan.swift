@@ -82,7 +82,7 @@ public enum TeacherRequestQueue {
             }
             added += try store.enqueueTeacherRequests(requests)
             // Two prompts may draw the same examples: one request, listed once.
-            for r in requests where try seen.insert(r.key).inserted && store.teacherRequest(key: r.key)?.status != "done" {
+            for r in requests where try seen.insert(r.key).inserted && store.teacherRequestStatus(key: r.key) != "done" {
                 open.append(r.key)
             }
             start = end
@@ -110,7 +110,7 @@ public enum TeacherRequestQueue {
                                          endpoint: settings.storedEndpoint, model: settings.model, body: body)
             }
             added += try store.enqueueTeacherRequests(requests)
-            for r in requests where try store.teacherRequest(key: r.key)?.status != "done" { open.append(r.key) }
+            for r in requests where try store.teacherRequestStatus(key: r.key) != "done" { open.append(r.key) }
         }
         return (added, open)
     }

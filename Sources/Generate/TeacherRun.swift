@@ -117,8 +117,7 @@ public enum TeacherQueueRunner {
         if let taker { report.generation = taker.intake.counts }
         report.attempts = teacher.stats.attempts
         report.retries = teacher.stats.retries
-        _ = try store.reopenTeacherRequests(f, failedToo: false)
-        report.remaining = try store.openTeacherRequestCount(f)
+        report.remaining = try store.openTeacherRequestCount(f) // pending and in flight alike
         report.stoppedByBudget = source.stoppedByBudget && report.remaining > 0
         report.totalSpentUSD = try store.teacherSpendUSD()
         return report
@@ -130,7 +129,7 @@ public enum TeacherQueueRunner {
 private final class QueueSource: TeacherJobSource {
     let store: Store
     let options: TeacherRunOptions
-    var buffer: [(id: Int64, body: String)] = []
+    var buffer: [PendingTeacherRequest] = []
     var next = 0
     var cursor: Int64 = 0
     var exhausted = false
@@ -154,12 +153,9 @@ private final class QueueSource: TeacherJobSource {
             next = 0
             guard let last = buffer.last else { exhausted = true; return nil }
             cursor = last.id
-            if options.filter.stage == "responses" {
-                for r in buffer { instructionIDs[r.id] = try store.teacherRequest(id: r.id)?.instructionID }
-            }
         }
-        let (id, text) = buffer[next]
-        let body = Array(text.utf8)
+        let id = buffer[next].id
+        let body = Array(buffer[next].body.utf8)
         // Prompt tokens estimated at 4 bytes each; the completion may use all of max_tokens.
         let maxTokens = Int((try? JSONParser.parse(body))?["max_tokens"]?.int64Value ?? 0)
         let tokens = body.count / 4 + maxTokens
@@ -173,6 +169,7 @@ private final class QueueSource: TeacherJobSource {
             reserved[id] = worst
             reservedTotal += worst
         }
+        if let instruction = buffer[next].instructionID { instructionIDs[id] = instruction }
         next += 1
         return TeacherJob(id: id, body: body, tokens: tokens)
     }

@@ -126,10 +126,9 @@ extension Store {
         return out
     }
 
-    public func teacherRequest(id: Int64) throws -> TeacherRequestInfo? {
-        let s = try db.prepare("SELECT \(Self.requestColumns) FROM teacher_requests WHERE id = ?")
-        try s.bind([.int(id)])
-        return try s.step() ? Self.readRequest(s) : nil
+    /// A request's status alone (nil when the key is not queued).
+    public func teacherRequestStatus(key: String) throws -> String? {
+        try db.scalarText("SELECT status FROM teacher_requests WHERE key = ?", [.text(key)])
     }
 
     /// Puts requests that were in flight when a run died (and failed ones, when asked) back to
@@ -151,20 +150,22 @@ extension Store {
 
     /// The next `limit` pending requests after `afterID`, in queue order, marked in flight in the
     /// same transaction.
-    public func takePendingTeacherRequests(_ f: TeacherQueueFilter, afterID: Int64, limit: Int) throws -> [(id: Int64, body: String)] {
+    public func takePendingTeacherRequests(_ f: TeacherQueueFilter, afterID: Int64, limit: Int) throws -> [PendingTeacherRequest] {
         try db.transaction {
             let s = try db.prepare("""
-                SELECT id, body FROM teacher_requests INDEXED BY teacher_requests_by_status
+                SELECT id, body, instruction_id FROM teacher_requests INDEXED BY teacher_requests_by_status
                 WHERE status = 'pending' AND id > ? AND stage = ? AND endpoint = ? AND model = ? AND (?5 IS NULL OR subset = ?5)
                 ORDER BY id LIMIT ?
                 """)
             try s.bind([.int(afterID), .text(f.stage), .text(f.endpoint), .text(f.model), f.subset.map { .text($0) } ?? .null,
                         .int(Int64(limit))])
-            var out: [(Int64, String)] = []
-            while try s.step() { out.append((s.int64(0), s.text(1) ?? "")) }
+            var out: [PendingTeacherRequest] = []
+            while try s.step() {
+                out.append(PendingTeacherRequest(id: s.int64(0), body: s.text(1) ?? "", instructionID: s.isNull(2) ? nil : s.int64(2)))
+            }
             s.reset()
             let mark = try db.prepare("UPDATE teacher_requests SET status = 'in_flight' WHERE id = ?")
-            for r in out { try mark.run([.int(r.0)]) }
+            for r in out { try mark.run([.int(r.id)]) }
             return out
         }
     }
@@ -260,6 +261,14 @@ extension Store {
             .run([.text(uri), .text(sha256)])
         return db.lastInsertRowID
     }
+}
+
+/// A pending request handed to a run.
+public struct PendingTeacherRequest: Sendable {
+    public var id: Int64
+    public var body: String
+    /// Response requests: the instruction answered.
+    public var instructionID: Int64?
 }
 
 /// Which queued requests a run works on.

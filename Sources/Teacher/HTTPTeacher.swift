@@ -57,8 +57,6 @@ public struct HTTPTeacherOptions: Sendable {
 public struct HTTPTeacherStats: Sendable {
     public var attempts = 0
     public var retries = 0
-    public var answered = 0
-    public var failed = 0
 }
 
 private let teacherCurlInit: CURLcode = curl_global_init(Int(CURL_GLOBAL_DEFAULT))
@@ -150,17 +148,14 @@ public final class HTTPTeacher {
                 idle.append(transfer)
                 switch verdict {
                 case .answered(let reply):
-                    stats.answered += 1
                     if let used = reply.promptTokens.flatMap({ p in reply.completionTokens.map { Int(p + $0) } }) {
                         limiter.refund(tokens: job.tokens - used, now: now)
                     }
                     finished.append((job, .answered(reply, attempts: attempt)))
                 case .fail(let message, let raw):
-                    stats.failed += 1
                     finished.append((job, .failed(message, raw: raw, attempts: attempt)))
                 case .retry(let message, let retryAfter):
                     if attempt >= options.retry.maxAttempts {
-                        stats.failed += 1
                         finished.append((job, .failed("\(message) (gave up after \(attempt) attempts)", raw: nil, attempts: attempt)))
                     } else {
                         let wait = options.retry.delay(afterAttempt: attempt, retryAfter: retryAfter,
