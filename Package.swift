@@ -45,7 +45,7 @@ let package = Package(
         .target(name: "Topics", dependencies: ["ByteStreams", "Checksums", "FastJSON", "Sampling", "Store"]),
         .target(name: "Project", dependencies: ["Store"]),
         .target(name: "Linalg", dependencies: ["COpenBLAS"]),
-        .target(name: "Embed", dependencies: ["ByteStreams", "COpenBLAS", "FastJSON"]),
+        .target(name: "Embed", dependencies: ["ByteStreams", "Checksums", "CHerdShims", "COpenBLAS", "FastJSON", "Sampling", "Store"]),
 
         // Programs.
         .executableTarget(name: "herd", dependencies: [
@@ -74,9 +74,9 @@ let package = Package(
                     exclude: ["fault_teacher.py"]),
         .testTarget(name: "TopicsTests", dependencies: ["Topics", "Store", "ByteStreams"]),
         .testTarget(name: "LinalgTests", dependencies: ["Linalg"]),
-        .testTarget(name: "EmbedTests", dependencies: ["Embed"],
+        .testTarget(name: "EmbedTests", dependencies: ["Embed", "CHerdShims", "Sampling", "Store"],
                     exclude: ["make_tokenizer_reference.py", "tokenizer_reference.json", "make_embed_reference.py",
-                              "minilm_reference_texts.json", "minilm_reference.npy"]),
+                              "minilm_reference_texts.json", "minilm_reference.npy", "mpnet_reference_texts.json", "mpnet_reference.npy"]),
         .testTarget(name: "EndToEndTests", dependencies: ["Checksums"]),
     ]
 )

@@ -1,3 +1,4 @@
+import Checksums
 import COpenBLAS
 import FastJSON
 import Foundation
@@ -32,13 +33,25 @@ public enum ModelCache {
     }
 }
 
-/// A sentence-transformers model folder: tokenizer, BERT encoder, mean pooling and (when the
+/// A sentence-transformers model folder: tokenizer, BERT or MPNet encoder, mean pooling and (when the
 /// folder's modules.json lists it) L2 normalisation.
 public final class SentenceEncoder: @unchecked Sendable {
     public let directory: String
     public let tokenizer: WordPieceTokenizer
     public let encoder: BertEncoder
     public var dimension: Int { encoder.config.hidden }
+    /// The folder's name (all-MiniLM-L6-v2): how the store and reports name the model.
+    public var name: String { URL(fileURLWithPath: directory).standardizedFileURL.lastPathComponent }
+
+    /// sha256 of model.safetensors, so that vectors of different weights are never mixed.
+    public func weightsSHA256() throws -> String {
+        let path = (directory as NSString).appendingPathComponent("model.safetensors")
+        guard let handle = FileHandle(forReadingAtPath: path) else { throw ModelFileError("\(path): cannot be read") }
+        defer { try? handle.close() }
+        let hasher = SHA256Hasher()
+        while let block = try handle.read(upToCount: 4 << 20), !block.isEmpty { hasher.update(block) }
+        return hasher.finalizeHex()
+    }
 
     public init(directory: String) throws {
         self.directory = directory
@@ -53,8 +66,8 @@ public final class SentenceEncoder: @unchecked Sendable {
            let pooling = try? JSONParser.parse(Array(data)), case .bool(false)? = pooling["pooling_mode_mean_tokens"] {
             throw ModelFileError("\(file("1_Pooling/config.json")): only mean pooling is supported")
         }
-        guard tokenizer.maxLength <= config.maxPositions else {
-            throw ModelFileError("\(directory): max length \(tokenizer.maxLength) exceeds the \(config.maxPositions) positions")
+        guard tokenizer.maxLength + config.positionOffset <= config.maxPositions else {
+            throw ModelFileError("\(directory): max length \(tokenizer.maxLength) exceeds the \(config.maxPositions - config.positionOffset) positions")
         }
         encoder = try BertEncoder(config: config, weights: try SafeTensorsFile(path: file("model.safetensors")), normalize: normalize)
     }

@@ -179,6 +179,12 @@ public final class Statement {
         return String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self)
     }
 
+    /// The column's bytes as a blob (valid until the next step/reset).
+    public func blobBytes(_ column: Int32) -> UnsafeRawBufferPointer {
+        guard let p = sqlite3_column_blob(handle, column) else { return UnsafeRawBufferPointer(start: nil, count: 0) }
+        return UnsafeRawBufferPointer(start: p, count: Int(sqlite3_column_bytes(handle, column)))
+    }
+
     /// The column's UTF-8 bytes without building a String (valid until the next step/reset).
     public func textBytes(_ column: Int32) -> UnsafeBufferPointer<UInt8> {
         guard let p = sqlite3_column_text(handle, column) else { return UnsafeBufferPointer(start: nil, count: 0) }

@@ -80,6 +80,8 @@ public enum StoreError: Error, CustomStringConvertible {
     case notFound(String)
     case alreadyExists(String)
     case newerSchema(String, Int, Int)
+    /// The store's contents do not allow the operation (the message says why).
+    case invalid(String)
 
     public var description: String {
         switch self {
@@ -88,6 +90,7 @@ public enum StoreError: Error, CustomStringConvertible {
         case let .alreadyExists(p): return "\(p): a store already exists here"
         case let .newerSchema(p, have, know):
             return "\(p): store schema version \(have) is newer than this herd understands (\(know)); upgrade herd"
+        case let .invalid(message): return message
         }
     }
 }

