@@ -45,11 +45,12 @@ let package = Package(
         .target(name: "Topics", dependencies: ["ByteStreams", "Checksums", "FastJSON", "Sampling", "Store"]),
         .target(name: "Project", dependencies: ["Store"]),
         .target(name: "Linalg", dependencies: ["COpenBLAS"]),
+        .target(name: "Projection", dependencies: ["COpenBLAS", "Sampling"]),
         .target(name: "Embed", dependencies: ["ByteStreams", "Checksums", "CHerdShims", "COpenBLAS", "FastJSON", "Sampling", "Store"]),
 
         // Programs.
         .executableTarget(name: "herd", dependencies: [
-            "Store", "Project", "Ingest", "Stats", "Export", "Topics", "Dedup", "Generate", "Progress", "Config", "Teacher", "Embed",
+            "Store", "Project", "Ingest", "Stats", "Export", "Topics", "Dedup", "Generate", "Progress", "Config", "Teacher", "Embed", "Projection",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "herd-bench", dependencies: ["Sampling"]),
@@ -77,6 +78,7 @@ let package = Package(
         .testTarget(name: "EmbedTests", dependencies: ["Embed", "CHerdShims", "Sampling", "Store"],
                     exclude: ["make_tokenizer_reference.py", "tokenizer_reference.json", "make_embed_reference.py",
                               "minilm_reference_texts.json", "minilm_reference.npy", "mpnet_reference_texts.json", "mpnet_reference.npy"]),
+        .testTarget(name: "ProjectionTests", dependencies: ["Projection", "Sampling"]),
         .testTarget(name: "EndToEndTests", dependencies: ["Checksums"]),
     ]
 )

@@ -282,11 +282,11 @@ func verdictsAgree(herd: String, reference: String) throws -> Bool {
 }
 
 /// The two text sets of the embedding figures, from the bundled fixtures' real texts: 5,000 short
-/// ones (instructions of 8–22 words, ≈15 on average, cycled in a seeded order) and 2,000 long
+/// ones (instructions of 12–28 words, ≈15 on average, cycled in a seeded order) and 2,000 long
 /// ones (70–90 consecutive words of real responses and passages, ≈80 on average).
 func generateEmbedTexts(fixtures: String, short: String, long: String) throws -> (shortWords: Double, longWords: Double) {
     var rng = SplitMix64(seed: 80_000)
-    let instructions = try realInstructionWords(fixtures: fixtures).filter { $0.count >= 8 && $0.count <= 22 }
+    let instructions = try realInstructionWords(fixtures: fixtures).filter { $0.count >= 12 && $0.count <= 28 }
     var lines: [String] = []
     var shortWords = 0
     while lines.count < 5_000 {
@@ -521,6 +521,22 @@ if options.only.contains("embed") {
         report("embed_sentence_transformers_peak_memory_\(name)", (st["peak_rss_mib"] as! NSNumber).doubleValue, "MiB")
         report("embed_speed_vs_sentence_transformers_\(name)", rate / stRate, "x")
     }
+    // One paper-sized subset sample into a store: 50,000 distinct short instructions (the short
+    // set cycled, each numbered so that none is an exact duplicate), `herd embed` as a user runs it.
+    let shortLines = try String(contentsOfFile: short, encoding: .utf8).split(separator: "\n")
+    var records = ""
+    for k in 0..<50_000 {
+        let text = "\(k + 1). " + shortLines[k % shortLines.count]
+        records += "{\"instruction\":\(String(data: try JSONSerialization.data(withJSONObject: text, options: [.fragmentsAllowed]), encoding: .utf8)!),\"input\":\"\",\"output\":\"\"}\n"
+    }
+    let storeInput = "\(options.dir)/embed-store-50k.jsonl"
+    try records.write(toFile: storeInput, atomically: true, encoding: .utf8)
+    let store = freshStore("store-embed")
+    _ = measure([herd, "ingest", "--store", store, "--format", "instruction-jsonl", "--subset", "generated_p3", storeInput])
+    let run = measure([herd, "embed", "--store", store])
+    report("embed_store_seconds_50k", run.seconds, "s")
+    report("embed_store_peak_memory_50k", Double(run.peakBytes) / 1_048_576.0, "MiB")
+    try? fm.removeItem(atPath: "\(options.dir)/store-embed")
 }
 guard needsCorpus else { exit(0) }
 let jsonlStore = freshStore("store-jsonl")

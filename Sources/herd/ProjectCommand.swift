@@ -1,0 +1,108 @@
+import ArgumentParser
+import Embed
+import FastJSON
+import Foundation
+import Progress
+import Projection
+
+struct ProjectCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "project",
+        abstract: "Project embeddings to 2-D with t-SNE (openTSNE's defaults, Barnes–Hut forces).",
+        discussion: """
+        Exact nearest neighbours (min(N−1, 3·perplexity) per point, BLAS blocks), Gaussian \
+        affinities calibrated by bisection to the perplexity and symmetrised, PCA initialisation \
+        scaled to standard deviation 1e-4, then gradient descent with gains and momentum: \
+        --early-iterations with early exaggeration, then --iterations without. The learning rate \
+        is N / exaggeration unless set. Deterministic from --seed. Prints the final KL divergence.
+
+        With --input/--out: any float32 .npy matrix (N×D) becomes an N×2 float32 .npy.
+        """)
+
+    @Option(help: "The vectors to project (.npy, float32, N×D).")
+    var input: String
+
+    @Option(help: "Where to write the coordinates (.npy, float32, N×2).")
+    var out: String
+
+    @Option(help: "Perplexity of the input affinities.")
+    var perplexity = 30.0
+
+    @Option(help: "Iterations with early exaggeration.")
+    var earlyIterations = 250
+
+    @Option(help: "Early exaggeration factor.")
+    var exaggeration = 12.0
+
+    @Option(help: "Iterations after early exaggeration.")
+    var iterations = 500
+
+    @Option(help: "Learning rate (default: N / exaggeration in each phase).")
+    var learningRate: Double?
+
+    @Option(help: "Momentum during early exaggeration.")
+    var earlyMomentum = 0.5
+
+    @Option(help: "Momentum afterwards.")
+    var momentum = 0.8
+
+    @Option(help: "Barnes–Hut accuracy: cells whose side over distance is below this are summarised.")
+    var theta = 0.5
+
+    @Option(help: "Seed of the initialisation's jitter.")
+    var seed: UInt64 = 1
+
+    @Option(help: "Worker threads.")
+    var threads = 2
+
+    @Flag(help: "Print the summary as JSON.")
+    var json = false
+
+    func validate() throws {
+        if perplexity <= 0 { throw ValidationError("--perplexity must be above 0") }
+        if earlyIterations < 0 || iterations < 0 { throw ValidationError("iterations cannot be negative") }
+        if let learningRate, learningRate <= 0 { throw ValidationError("--learning-rate must be above 0") }
+        if theta < 0 || theta >= 1 { throw ValidationError("--theta must be in [0, 1)") }
+        if threads < 1 { throw ValidationError("--threads must be at least 1") }
+    }
+
+    func run() throws {
+        var options = TSNEOptions()
+        options.perplexity = perplexity
+        options.earlyIterations = earlyIterations
+        options.earlyExaggeration = exaggeration
+        options.iterations = iterations
+        options.learningRate = learningRate
+        options.earlyMomentum = earlyMomentum
+        options.momentum = momentum
+        options.theta = theta
+        options.seed = seed
+        options.threads = threads
+        let (result, n) = try reportingErrors { () -> (TSNEResult, Int) in
+            let matrix = try NPY.readFloat32(path: input)
+            guard matrix.shape.count == 2 else { throw ProjectionError("\(input): expected a 2-D matrix, got shape \(matrix.shape)") }
+            let n = matrix.shape[0], d = matrix.shape[1]
+            let meter = ProgressMeter(label: "t-SNE", unit: "iterations", total: Double(earlyIterations + iterations))
+            let result = try matrix.values.withUnsafeBufferPointer { points in
+                try TSNE.run(points: points, n: n, d: d, options: options) { _, iteration, _, _ in meter.update(Double(iteration)) }
+            }
+            meter.finish()
+            try NPY.writeFloat32(result.embedding.map { Float($0) }, shape: [n, 2], to: out)
+            return (result, n)
+        }
+        if json {
+            printJSON(JSONWriter.string(.object([
+                ("points", .number(String(n))), ("kl_divergence", .number(String(result.klDivergence))),
+                ("kl_after_early_exaggeration", .number(String(result.klAfterEarlyExaggeration))),
+                ("seconds_neighbors", .number(String(format: "%.3f", result.seconds.neighbors))),
+                ("seconds_affinities", .number(String(format: "%.3f", result.seconds.affinities))),
+                ("seconds_optimization", .number(String(format: "%.3f", result.seconds.optimization))),
+                ("out", .string(out)),
+            ])))
+        } else {
+            print(String(format: "t-SNE of %d points → %@: KL divergence %.4f (%.4f after early exaggeration); neighbours %.1f s, affinities %.1f s, optimisation %.1f s",
+                         n, out, result.klDivergence, result.klAfterEarlyExaggeration,
+                         result.seconds.neighbors, result.seconds.affinities, result.seconds.optimization))
+        }
+    }
+}
