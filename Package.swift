@@ -45,7 +45,7 @@ let package = Package(
         .target(name: "Topics", dependencies: ["ByteStreams", "Checksums", "FastJSON", "Sampling", "Store"]),
         .target(name: "Project", dependencies: ["Store"]),
         .target(name: "Linalg", dependencies: ["COpenBLAS"]),
-        .target(name: "Projection", dependencies: ["COpenBLAS", "Sampling"]),
+        .target(name: "Projection", dependencies: ["Checksums", "COpenBLAS", "Sampling", "Store"]),
         .target(name: "Embed", dependencies: ["ByteStreams", "Checksums", "CHerdShims", "COpenBLAS", "FastJSON", "Sampling", "Store"]),
 
         // Programs.
@@ -78,7 +78,7 @@ let package = Package(
         .testTarget(name: "EmbedTests", dependencies: ["Embed", "CHerdShims", "Sampling", "Store"],
                     exclude: ["make_tokenizer_reference.py", "tokenizer_reference.json", "make_embed_reference.py",
                               "minilm_reference_texts.json", "minilm_reference.npy", "mpnet_reference_texts.json", "mpnet_reference.npy"]),
-        .testTarget(name: "ProjectionTests", dependencies: ["Projection", "Sampling"]),
+        .testTarget(name: "ProjectionTests", dependencies: ["Projection", "Sampling", "Store"]),
         .testTarget(name: "EndToEndTests", dependencies: ["Checksums"]),
     ]
 )

@@ -3,37 +3,6 @@ import Foundation
 import Sampling
 import Store
 
-/// How stored vectors are written.
-public enum EmbeddingElementType: String, CaseIterable, Sendable {
-    case float32, float16
-
-    public var bytes: Int { self == .float32 ? 4 : 2 }
-
-    /// Little-endian bytes of `values` (float16 rounds to nearest even, as NumPy's astype does).
-    public func encode(_ values: ArraySlice<Float>) -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: values.count * bytes)
-        out.withUnsafeMutableBytes { raw in
-            switch self {
-            case .float32:
-                for (k, v) in values.enumerated() { raw.storeBytes(of: v.bitPattern.littleEndian, toByteOffset: 4 * k, as: UInt32.self) }
-            case .float16:
-                for (k, v) in values.enumerated() { raw.storeBytes(of: Float16(v).bitPattern.littleEndian, toByteOffset: 2 * k, as: UInt16.self) }
-            }
-        }
-        return out
-    }
-
-    /// Floats from stored little-endian bytes.
-    public func decode(_ raw: UnsafeRawBufferPointer) -> [Float] {
-        switch self {
-        case .float32:
-            return (0..<(raw.count / 4)).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))) }
-        case .float16:
-            return (0..<(raw.count / 2)).map { Float(Float16(bitPattern: UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * $0, as: UInt16.self)))) }
-        }
-    }
-}
-
 /// What `herd embed` into the store does.
 public struct StoreEmbeddingOptions: Sendable {
     /// "instruction" (as exported: "instruction" or "instruction:input") or "response".
@@ -71,28 +40,11 @@ public struct StoreEmbeddingReport: Sendable {
 /// Embeds the store's corpus (or a reproducible sample of it): select → skip what is stored →
 /// embed in fixed chunks → write each chunk in one transaction.
 public enum StoreEmbedder {
-    /// The sample: per candidate a keyed hash of (seed, id); the `n` smallest (per subset with
-    /// `perSubset`) are taken, returned in corpus order. The same seed draws the same sample
-    /// whatever else the store holds, and a sample of n is part of every larger one with that
-    /// seed, so growing a sample reuses the vectors already stored.
+    /// The sample (`KeyedSample`: the same seed draws the same instructions, and a larger sample
+    /// contains a smaller one), in corpus order.
     public static func select(_ candidates: [EmbeddingCandidate], sample: Int?, perSubset: Bool, seed: UInt64) -> [EmbeddingCandidate] {
-        guard let n = sample else { return candidates }
-        func key(_ c: EmbeddingCandidate) -> UInt64 {
-            var rng = SplitMix64(seed: seed ^ (UInt64(bitPattern: c.id) &* 0xD6E8_FEB8_6659_FD93))
-            return rng.next()
-        }
-        let keyed = candidates.map { (key($0), $0) }
-        var chosen: [EmbeddingCandidate] = []
-        if perSubset {
-            var groups: [String: [(UInt64, EmbeddingCandidate)]] = [:]
-            for k in keyed { groups[k.1.subset, default: []].append(k) }
-            for (_, group) in groups {
-                chosen += group.sorted { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1.id < $1.1.id }.prefix(n).map(\.1)
-            }
-        } else {
-            chosen = keyed.sorted { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1.id < $1.1.id }.prefix(n).map(\.1)
-        }
-        return chosen.sorted { $0.id < $1.id }
+        KeyedSample.select(ids: candidates.map(\.id), groups: perSubset ? candidates.map(\.subset) : nil, n: sample, seed: seed)
+            .map { candidates[$0] }
     }
 
     public static func run(store: Store, encoder: SentenceEncoder, options: StoreEmbeddingOptions,

@@ -1,5 +1,36 @@
 import Foundation
 
+/// How stored vectors are written: little-endian float32 or float16 values.
+public enum EmbeddingElementType: String, CaseIterable, Sendable {
+    case float32, float16
+
+    public var bytes: Int { self == .float32 ? 4 : 2 }
+
+    /// Little-endian bytes of `values` (float16 rounds to nearest even, as NumPy's astype does).
+    public func encode(_ values: ArraySlice<Float>) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: values.count * bytes)
+        out.withUnsafeMutableBytes { raw in
+            switch self {
+            case .float32:
+                for (k, v) in values.enumerated() { raw.storeBytes(of: v.bitPattern.littleEndian, toByteOffset: 4 * k, as: UInt32.self) }
+            case .float16:
+                for (k, v) in values.enumerated() { raw.storeBytes(of: Float16(v).bitPattern.littleEndian, toByteOffset: 2 * k, as: UInt16.self) }
+            }
+        }
+        return out
+    }
+
+    /// Floats from stored little-endian bytes.
+    public func decode(_ raw: UnsafeRawBufferPointer) -> [Float] {
+        switch self {
+        case .float32:
+            return (0..<(raw.count / 4)).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))) }
+        case .float16:
+            return (0..<(raw.count / 2)).map { Float(Float16(bitPattern: UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * $0, as: UInt16.self)))) }
+        }
+    }
+}
+
 /// A sentence encoder as the store knows it.
 public struct EmbeddingModelInfo: Equatable, Sendable {
     public var id: Int64

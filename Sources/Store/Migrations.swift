@@ -188,6 +188,29 @@ public enum Migrations {
             PRIMARY KEY (model_id, field, instruction_id)
         ) WITHOUT ROWID;
         """),
+        (7, "t-SNE projections", """
+        -- A 2-D projection of one model's vectors of one field: the settings it ran with (JSON,
+        -- keys sorted), the sha256 of its input (ids and vectors in order), and its KL divergence.
+        -- The same settings on the same input are computed once.
+        CREATE TABLE projections (
+            id            INTEGER PRIMARY KEY,
+            model_id      INTEGER NOT NULL REFERENCES embedding_models(id),
+            field         TEXT    NOT NULL,
+            settings      TEXT    NOT NULL,
+            input_sha256  TEXT    NOT NULL,
+            points        INTEGER NOT NULL,
+            kl_divergence REAL    NOT NULL,
+            UNIQUE (model_id, field, settings, input_sha256)
+        );
+
+        CREATE TABLE projection_points (
+            projection_id  INTEGER NOT NULL REFERENCES projections(id),
+            instruction_id INTEGER NOT NULL REFERENCES instructions(id),
+            x              REAL    NOT NULL,
+            y              REAL    NOT NULL,
+            PRIMARY KEY (projection_id, instruction_id)
+        ) WITHOUT ROWID;
+        """),
     ]
 
     /// The whole schema as one SQL script (what `schemas/store.sql` holds).
