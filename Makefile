@@ -1,6 +1,6 @@
 # Herd — the two commands a user needs are `make demo` and `make test`; both install what is missing.
 SHELL := /bin/bash
-DEB_PACKAGES := libsqlite3-dev libcurl4-openssl-dev libarchive-dev libopenblas-dev libssl-dev zlib1g-dev libzstd-dev python3 python3-venv
+DEB_PACKAGES := libsqlite3-dev libcurl4-openssl-dev libarchive-dev libopenblas-dev libfftw3-dev libssl-dev zlib1g-dev libzstd-dev python3 python3-venv
 VENV := .venv
 PY := $(VENV)/bin/python
 # Reference packages the tests compare against (project-local, never needed at run time).

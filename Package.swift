@@ -20,6 +20,7 @@ let package = Package(
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .systemLibrary(name: "CZstd", path: "Sources/CZstd"),
         .systemLibrary(name: "CCrypto", path: "Sources/CCrypto"),
+        .systemLibrary(name: "CFFTW", path: "Sources/CFFTW"),
         // C shims: libcurl's variadic setopt, hardware CRC-32C.
         .target(name: "CCurlShim", path: "Sources/CCurlShim", linkerSettings: [.linkedLibrary("curl")]),
         .target(name: "CHerdShims", path: "Sources/CHerdShims",
@@ -45,7 +46,7 @@ let package = Package(
         .target(name: "Topics", dependencies: ["ByteStreams", "Checksums", "FastJSON", "Sampling", "Store"]),
         .target(name: "Project", dependencies: ["Store"]),
         .target(name: "Linalg", dependencies: ["COpenBLAS"]),
-        .target(name: "Projection", dependencies: ["Checksums", "COpenBLAS", "Sampling", "Store"]),
+        .target(name: "Projection", dependencies: ["CFFTW", "Checksums", "COpenBLAS", "Sampling", "Store"]),
         .target(name: "Embed", dependencies: ["ByteStreams", "Checksums", "CHerdShims", "COpenBLAS", "FastJSON", "Sampling", "Store"]),
 
         // Programs.

@@ -14,7 +14,15 @@ public struct TSNEOptions: Sendable {
     public var learningRate: Double? = nil
     public var earlyMomentum = 0.5
     public var momentum = 0.8
+    /// How the repulsive forces are estimated: `.auto` takes Barnes–Hut below 10,000 points and
+    /// interpolation from there (openTSNE's rule).
+    public var method = RepulsionMethod.auto
+    /// Barnes–Hut: cells whose side over distance is below θ are summarised.
     public var theta = 0.5
+    /// Interpolation: nodes per box side, least boxes per side, boxes per unit of length (openTSNE's defaults).
+    public var interpolationPoints = 3
+    public var minIntervals = 50
+    public var intervalsPerUnit = 1.0
     public var minGain = 0.01
     /// Steps longer than this are shortened to it (openTSNE's max_step_norm).
     public var maxStepNorm = 5.0
@@ -22,6 +30,12 @@ public struct TSNEOptions: Sendable {
     public var threads = 2
 
     public init() {}
+}
+
+public enum RepulsionMethod: String, CaseIterable, Sendable {
+    case auto, bh, fft
+
+    func resolved(points n: Int) -> RepulsionMethod { self != .auto ? self : (n < 10_000 ? .bh : .fft) }
 }
 
 /// What a run produced.
@@ -63,11 +77,11 @@ public enum TSNE {
         optimizer.optimize(&y, p: p, iterations: options.earlyIterations, exaggeration: options.earlyExaggeration,
                            learningRate: options.learningRate ?? Double(n) / options.earlyExaggeration,
                            momentum: options.earlyMomentum, options: options) { it, kl in progress?("optimise", it, total, kl) }
-        let klEarly = Gradient.klDivergence(y, p: p, theta: options.theta, threads: options.threads)
+        let klEarly = Gradient.klDivergence(y, p: p, options: options)
         optimizer.optimize(&y, p: p, iterations: options.iterations, exaggeration: 1,
                            learningRate: options.learningRate ?? Double(n), momentum: options.momentum,
                            options: options) { it, kl in progress?("optimise", options.earlyIterations + it, total, kl) }
-        let kl = Gradient.klDivergence(y, p: p, theta: options.theta, threads: options.threads)
+        let kl = Gradient.klDivergence(y, p: p, options: options)
         return TSNEResult(embedding: y, klDivergence: kl, klAfterEarlyExaggeration: klEarly,
                           seconds: (neighborSeconds, affinitySeconds, Date().timeIntervalSince(clock)))
     }
@@ -91,7 +105,7 @@ struct GradientDescent {
         let n = y.count / 2
         var gradient = [Double](repeating: 0, count: 2 * n)
         for iteration in 0..<iterations {
-            Gradient.compute(y, p: p, exaggeration: exaggeration, theta: options.theta, threads: options.threads, into: &gradient)
+            Gradient.compute(y, p: p, exaggeration: exaggeration, options: options, into: &gradient)
             for t in 0..<(2 * n) {
                 let g = gradient[t], u = update[t]
                 let flipped = sign(u) != sign(g)
@@ -125,34 +139,14 @@ struct GradientDescent {
 enum Gradient {
     static let chunk = 2048
 
-    static func compute(_ y: [Double], p: SparseAffinities, exaggeration: Double, theta: Double, threads: Int, into gradient: inout [Double]) {
+    static func compute(_ y: [Double], p: SparseAffinities, exaggeration: Double, options: TSNEOptions, into gradient: inout [Double]) {
+        let (repulsive, z) = repulsion(y, options: options)
         let n = y.count / 2
-        let tree = y.withUnsafeBufferPointer { QuadTree($0, n: n) }
         let chunks = (n + chunk - 1) / chunk
-        var partialZ = [Double](repeating: 0, count: chunks)
-        var repulsive = [Double](repeating: 0, count: 2 * n)
-        parallelChunks(chunks, threads: threads) { c in
-            var stack: [Int32] = []
-            stack.reserveCapacity(256)
-            var z = 0.0
-            y.withUnsafeBufferPointer { yp in
-                repulsive.withUnsafeMutableBufferPointer { r in
-                    // In the tree's spatial order, for locality; results go to each point's own slot.
-                    for t in (c * chunk)..<min(n, (c + 1) * chunk) {
-                        let i = Int(tree.order[t])
-                        let f = tree.repulsion(of: i, y: yp, theta: theta, stack: &stack)
-                        r[2 * i] = f.fx; r[2 * i + 1] = f.fy
-                        z += f.sumQ
-                    }
-                }
-            }
-            partialZ.withUnsafeMutableBufferPointer { $0[c] = z }
-        }
-        var z = 0.0
-        for v in partialZ { z += v }
-        parallelChunks(chunks, threads: threads) { c in
-            y.withUnsafeBufferPointer { yp in
-                gradient.withUnsafeMutableBufferPointer { g in
+        // Pointers are taken once, outside the workers, which write disjoint slots.
+        y.withUnsafeBufferPointer { yp in
+            gradient.withUnsafeMutableBufferPointer { g in
+                parallelChunks(chunks, threads: options.threads) { c in
                     for i in (c * chunk)..<min(n, (c + 1) * chunk) {
                         var ax = 0.0, ay = 0.0
                         let xi = yp[2 * i], yi = yp[2 * i + 1]
@@ -171,36 +165,71 @@ enum Gradient {
         }
     }
 
-    /// KL(P ‖ Q) = Σ p_ij log(p_ij / q_ij) + log Z over P's nonzeros (q unnormalised), Z by
-    /// Barnes–Hut as in the gradient.
-    static func klDivergence(_ y: [Double], p: SparseAffinities, theta: Double, threads: Int) -> Double {
+    /// KL(P ‖ Q) = Σ p_ij log(p_ij / q_ij) + log Z over P's nonzeros (q unnormalised), Z by the
+    /// same method as the gradient's.
+    static func klDivergence(_ y: [Double], p: SparseAffinities, options: TSNEOptions) -> Double {
         let n = y.count / 2
+        let z = repulsion(y, options: options).sumQ
+        let chunks = (n + chunk - 1) / chunk
+        var partialKL = [Double](repeating: 0, count: chunks)
+        y.withUnsafeBufferPointer { yp in
+            partialKL.withUnsafeMutableBufferPointer { partial in
+                parallelChunks(chunks, threads: options.threads) { c in
+                    var kl = 0.0
+                    for i in (c * chunk)..<min(n, (c + 1) * chunk) {
+                        for at in p.rowStart[i]..<p.rowStart[i + 1] {
+                            let j = Int(p.columns[at])
+                            let dx = yp[2 * i] - yp[2 * j], dy = yp[2 * i + 1] - yp[2 * j + 1]
+                            let q = 1 / (1 + dx * dx + dy * dy)
+                            let v = p.values[at]
+                            kl += v * log(max(v, Double.ulpOfOne) / max(q, Double.ulpOfOne))
+                        }
+                    }
+                    partial[c] = kl
+                }
+            }
+        }
+        var kl = 0.0, sumP = 0.0
+        for c in 0..<chunks { kl += partialKL[c] }
+        for v in p.values { sumP += v }
+        return kl + sumP * log(z + Double.ulpOfOne)
+    }
+
+    /// Unnormalised repulsive forces Σ_j q_ij² (y_i − y_j) [2n] and Z = Σ_{i≠j} q_ij, by the
+    /// chosen method.
+    static func repulsion(_ y: [Double], options: TSNEOptions) -> (forces: [Double], sumQ: Double) {
+        let n = y.count / 2
+        if options.method.resolved(points: n) == .fft {
+            let interpolation = InterpolatedRepulsion(points: options.interpolationPoints, minIntervals: options.minIntervals,
+                                                      intervalsPerUnit: options.intervalsPerUnit)
+            return interpolation.compute(y, threads: options.threads)
+        }
         let tree = y.withUnsafeBufferPointer { QuadTree($0, n: n) }
         let chunks = (n + chunk - 1) / chunk
         var partialZ = [Double](repeating: 0, count: chunks)
-        var partialKL = [Double](repeating: 0, count: chunks)
-        parallelChunks(chunks, threads: threads) { c in
-            var stack: [Int32] = []
-            var z = 0.0, kl = 0.0
-            y.withUnsafeBufferPointer { yp in
-                for i in (c * chunk)..<min(n, (c + 1) * chunk) {
-                    z += tree.repulsion(of: i, y: yp, theta: theta, stack: &stack).sumQ
-                    for at in p.rowStart[i]..<p.rowStart[i + 1] {
-                        let j = Int(p.columns[at])
-                        let dx = yp[2 * i] - yp[2 * j], dy = yp[2 * i + 1] - yp[2 * j + 1]
-                        let q = 1 / (1 + dx * dx + dy * dy)
-                        let v = p.values[at]
-                        kl += v * log(max(v, Double.ulpOfOne) / max(q, Double.ulpOfOne))
+        var forces = [Double](repeating: 0, count: 2 * n)
+        y.withUnsafeBufferPointer { yp in
+            forces.withUnsafeMutableBufferPointer { r in
+                partialZ.withUnsafeMutableBufferPointer { partial in
+                    parallelChunks(chunks, threads: options.threads) { c in
+                        var stack: [Int32] = []
+                        stack.reserveCapacity(256)
+                        var z = 0.0
+                        // In the tree's spatial order, for locality; results go to each point's own slot.
+                        for t in (c * chunk)..<min(n, (c + 1) * chunk) {
+                            let i = Int(tree.order[t])
+                            let f = tree.repulsion(of: i, y: yp, theta: options.theta, stack: &stack)
+                            r[2 * i] = f.fx; r[2 * i + 1] = f.fy
+                            z += f.sumQ
+                        }
+                        partial[c] = z
                     }
                 }
             }
-            partialZ.withUnsafeMutableBufferPointer { $0[c] = z }
-            partialKL.withUnsafeMutableBufferPointer { $0[c] = kl }
         }
-        var z = 0.0, kl = 0.0, sumP = 0.0
-        for c in 0..<chunks { z += partialZ[c]; kl += partialKL[c] }
-        for v in p.values { sumP += v }
-        return kl + sumP * log(z + Double.ulpOfOne)
+        var z = 0.0
+        for v in partialZ { z += v }
+        return (forces, z)
     }
 
     /// Runs `body` for chunk indices 0..<chunks on `threads` workers; which worker runs a chunk

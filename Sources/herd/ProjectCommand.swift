@@ -9,7 +9,7 @@ import Store
 struct ProjectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "project",
-        abstract: "Project embeddings to 2-D with t-SNE (openTSNE's defaults, Barnes–Hut forces).",
+        abstract: "Project embeddings to 2-D with t-SNE (openTSNE's defaults: Barnes–Hut or FFT-interpolated forces).",
         discussion: """
         Exact nearest neighbours (min(N−1, 3·perplexity) per point, BLAS blocks), Gaussian \
         affinities calibrated by bisection to the perplexity and symmetrised, PCA initialisation \
@@ -67,6 +67,9 @@ struct ProjectCommand: ParsableCommand {
     @Option(help: "Momentum afterwards.")
     var momentum = 0.8
 
+    @Option(help: "Repulsive forces: bh (Barnes–Hut), fft (interpolation, FIt-SNE) or auto (bh below 10,000 points).")
+    var method: RepulsionMethod = .auto
+
     @Option(help: "Barnes–Hut accuracy: cells whose side over distance is below this are summarised.")
     var theta = 0.5
 
@@ -100,6 +103,7 @@ struct ProjectCommand: ParsableCommand {
         options.earlyMomentum = earlyMomentum
         options.momentum = momentum
         options.theta = theta
+        options.method = method
         options.seed = seed
         options.threads = threads
         guard let input, let out else {
@@ -168,3 +172,5 @@ struct ProjectCommand: ParsableCommand {
         for s in report.subsets { print("  " + s.subset.padding(toLength: 30, withPad: " ", startingAt: 0) + String(s.points).leftPadded(9)) }
     }
 }
+
+extension RepulsionMethod: ExpressibleByArgument {}
