@@ -8,7 +8,7 @@ PY_PACKAGES := lexicalrichness==0.5.1 jsonschema rouge-score==0.1.2
 HERD := .build/release/herd
 DEMO := demo
 
-.PHONY: deps build test demo bench bench-deps models models-mpnet clean schemas
+.PHONY: deps test-deps build test demo bench bench-deps models models-mpnet clean schemas
 
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -43,7 +43,17 @@ bench-deps: deps models
 	         $(BENCH_VENV)/bin/pip install -q torch; }; \
 	  $(BENCH_VENV)/bin/pip install -q $(BENCH_PY_PACKAGES); }
 
-test: deps models
+# Debian packages only the tests need: headless Chromium renders the report pages.
+TEST_DEB_PACKAGES := chromium
+test-deps: deps
+	@missing=""; for p in $(TEST_DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages for the tests:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+test: deps test-deps models
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" swift test
 
 # Ingests every bundled sample through the real formats, mines topics, filters near-duplicates,

@@ -46,6 +46,7 @@ let package = Package(
         .target(name: "Topics", dependencies: ["ByteStreams", "Checksums", "FastJSON", "Sampling", "Store"]),
         .target(name: "Project", dependencies: ["Store"]),
         .target(name: "Linalg", dependencies: ["COpenBLAS"]),
+        .target(name: "ReportPage"),
         .target(name: "Projection", dependencies: ["CFFTW", "Checksums", "COpenBLAS", "Sampling", "Store"]),
         .target(name: "Embed", dependencies: ["ByteStreams", "Checksums", "CHerdShims", "COpenBLAS", "FastJSON", "Sampling", "Store"]),
 
@@ -80,6 +81,8 @@ let package = Package(
                     exclude: ["make_tokenizer_reference.py", "tokenizer_reference.json", "make_embed_reference.py",
                               "minilm_reference_texts.json", "minilm_reference.npy", "mpnet_reference_texts.json", "mpnet_reference.npy"]),
         .testTarget(name: "ProjectionTests", dependencies: ["Projection", "Sampling", "Store"]),
+        // ReportPageTests render pages in headless Chromium (`make test` installs Debian's chromium).
+        .testTarget(name: "ReportPageTests", dependencies: ["ReportPage", "CZlib"]),
         .testTarget(name: "EndToEndTests", dependencies: ["Checksums"]),
     ]
 )

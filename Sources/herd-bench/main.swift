@@ -10,10 +10,12 @@ struct Options {
     var records = 2_580_000
     var generateOnly = false
     /// Figure groups to run: ingest, stats, export, topics (stats and export need ingest's store).
-    var only: Set<String> = ["ingest", "stats", "export", "topics", "dedup", "teacher", "embed"]
+    var only: Set<String> = ["ingest", "stats", "export", "topics", "dedup", "teacher", "embed", "tsne"]
     /// Corpus sizes for the dedup figures.
     var dedupSizes = [100_000, 1_000_000, 2_580_000]
     var categories = 2_500_000
+    /// Points of the t-SNE figures.
+    var tsneSizes = [10_000, 50_000, 200_000]
     /// Requests of the teacher throughput figure.
     var teacherRequests = 100_000
 }
@@ -29,9 +31,10 @@ while let a = args.next() {
     case "--only": options.only = Set((args.next() ?? "").split(separator: ",").map(String.init))
     case "--categories": options.categories = Int(args.next() ?? "") ?? options.categories
     case "--dedup-sizes": options.dedupSizes = (args.next() ?? "").split(separator: ",").compactMap { Int($0) }
+    case "--tsne-sizes": options.tsneSizes = (args.next() ?? "").split(separator: ",").compactMap { Int($0) }
     case "--teacher-requests": options.teacherRequests = Int(args.next() ?? "") ?? options.teacherRequests
     default:
-        FileHandle.standardError.write(Data("usage: herd-bench [--herd PATH] [--dir DIR] [--records N] [--categories N] [--only ingest,stats,export,topics,dedup,teacher,embed] [--dedup-sizes 100000,1000000] [--teacher-requests N] [--generate-only]\n".utf8))
+        FileHandle.standardError.write(Data("usage: herd-bench [--herd PATH] [--dir DIR] [--records N] [--categories N] [--only ingest,stats,export,topics,dedup,teacher,embed,tsne] [--tsne-sizes 10000,50000,200000] [--dedup-sizes 100000,1000000] [--teacher-requests N] [--generate-only]\n".utf8))
         exit(2)
     }
 }
@@ -326,6 +329,48 @@ func generateEmbedTexts(fixtures: String, short: String, long: String) throws ->
     return (Double(shortWords) / 5_000, Double(longWords) / 2_000)
 }
 
+/// A stand-in for sentence embeddings, as a float32 .npy of n × 384: unit vectors drawn around
+/// 250 random centres, cluster sizes Zipf-like and spreads between 0.3 and 0.9 of the centres'
+/// scale, so the t-SNE has many clusters of unequal size and tightness to separate. Rows are
+/// independent draws, so the first n rows of a larger file are a sample of the same mixture.
+func generateEmbeddingMixture(path: String, n: Int, d: Int = 384) throws {
+    var rng = SplitMix64(seed: 90_000)
+    func gaussian() -> Float {
+        let u1 = (Double(rng.next() >> 11) + 1) / 9_007_199_254_740_993.0, u2 = Double(rng.next() >> 11) / 9_007_199_254_740_992.0
+        return Float((-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2))
+    }
+    let clusters = 250
+    let centres = (0..<(clusters * d)).map { _ in gaussian() }
+    let spreads = (0..<clusters).map { _ in 0.3 + 0.6 * Float(rng.next() % 1000) / 1000 }
+    var cumulative: [Double] = []
+    var total = 0.0
+    for c in 0..<clusters { total += 1 / Double(c + 1).squareRoot(); cumulative.append(total) }
+    var header = Array("\u{93}NUMPY".utf8)
+    header[0] = 0x93
+    header += [1, 0]
+    var dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (\(n), \(d)), }"
+    while (10 + dict.utf8.count + 1) % 64 != 0 { dict += " " }
+    dict += "\n"
+    header += [UInt8(dict.utf8.count & 0xFF), UInt8(dict.utf8.count >> 8)] + Array(dict.utf8)
+    FileManager.default.createFile(atPath: path, contents: Data(header))
+    let h = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+    try h.seekToEnd()
+    var row = [Float](repeating: 0, count: d)
+    var block = Data()
+    for i in 0..<n {
+        let u = Double(rng.next() >> 11) / 9_007_199_254_740_992.0 * total
+        var c = 0
+        while cumulative[c] < u { c += 1 }
+        var norm: Float = 0
+        for j in 0..<d { row[j] = centres[c * d + j] + spreads[c] * gaussian(); norm += row[j] * row[j] }
+        let inv = 1 / norm.squareRoot()
+        for j in 0..<d { row[j] *= inv }
+        row.withUnsafeBytes { block.append(contentsOf: $0) }
+        if block.count > 16 << 20 || i == n - 1 { try h.write(contentsOf: block); block.removeAll(keepingCapacity: true) }
+    }
+    try h.close()
+}
+
 /// Runs a command; returns wall seconds and peak resident memory in bytes.
 func measure(_ argv: [String], environment: [String: String] = [:]) -> (seconds: Double, peakBytes: Int64) {
     var pid: pid_t = 0
@@ -537,6 +582,50 @@ if options.only.contains("embed") {
     report("embed_store_seconds_50k", run.seconds, "s")
     report("embed_store_peak_memory_50k", Double(run.peakBytes) / 1_048_576.0, "MiB")
     try? fm.removeItem(atPath: "\(options.dir)/store-embed")
+}
+if options.only.contains("tsne") {
+    // herd project --method auto (Barnes–Hut below 10K points, interpolation from there) on the
+    // mixture, and openTSNE with the same settings (perplexity 30, PCA initialisation, 250 early
+    // iterations at 12 with momentum 0.5, then 500 at 0.8) when `make bench-deps` installed it,
+    // with trustworthiness at k = 10 on a 5K sample of both (scikit-learn's).
+    let python = ".venv-bench/bin/python"
+    let hasReference = fm.isExecutableFile(atPath: python)
+    for n in options.tsneSizes {
+        let name = n % 1000 == 0 ? "\(n / 1000)k" : "\(n)"
+        let input = "\(options.dir)/tsne-\(n).npy"
+        if fileSize(input) == 0 {
+            FileHandle.standardError.write(Data("generating \(n) 384-d vectors into \(input) …\n".utf8))
+            try generateEmbeddingMixture(path: input, n: n)
+        }
+        let out = "\(options.dir)/tsne-\(n).herd.npy"
+        let json = "\(options.dir)/tsne-\(n).herd.json"
+        let run = measure(["/bin/sh", "-c", "'\(herd)' project --input '\(input)' --out '\(out)' --json > '\(json)'"])
+        let result = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as! [String: Any]
+        report("tsne_seconds_\(name)", run.seconds, "s")
+        report("tsne_peak_memory_\(name)", Double(run.peakBytes) / 1_048_576.0, "MiB")
+        let kl = (result["kl_divergence"] as! NSNumber).doubleValue
+        print("tsne_kl_divergence_\(name) \(String(format: "%.4f", kl)) nats")
+        guard hasReference else { continue }
+        func trustworthiness(_ low: String) throws -> Double {
+            let path = "\(options.dir)/tsne-\(n).trust.json"
+            _ = measure(["/bin/sh", "-c", "\(python) scripts/trustworthiness.py --high '\(input)' --low '\(low)' --k 10 --sample 5000 > '\(path)'"])
+            let t = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
+            return (t["trustworthiness"] as! NSNumber).doubleValue
+        }
+        let referenceOut = "\(options.dir)/tsne-\(n).opentsne.npy"
+        let referenceJSON = "\(options.dir)/tsne-\(n).opentsne.json"
+        _ = measure(["/bin/sh", "-c", "\(python) scripts/bench_tsne_opentsne.py --input '\(input)' --out '\(referenceOut)' --threads 2 --seed 1 --initial-momentum 0.5 > '\(referenceJSON)'"])
+        let reference = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: referenceJSON))) as! [String: Any]
+        let referenceSeconds = (reference["seconds"] as! NSNumber).doubleValue
+        let referenceKL = (reference["kl"] as! NSNumber).doubleValue
+        report("tsne_opentsne_seconds_\(name)", referenceSeconds, "s")
+        report("tsne_opentsne_peak_memory_\(name)", (reference["peak_rss_mib"] as! NSNumber).doubleValue, "MiB")
+        print("tsne_opentsne_kl_divergence_\(name) \(String(format: "%.4f", referenceKL)) nats")
+        report("tsne_speed_vs_opentsne_\(name)", referenceSeconds / run.seconds, "x")
+        print("tsne_kl_vs_opentsne_\(name) \(String(format: "%+.2f", 100 * (kl - referenceKL) / referenceKL)) %")
+        print("tsne_trustworthiness_\(name) \(String(format: "%.4f", try trustworthiness(out)))")
+        print("tsne_opentsne_trustworthiness_\(name) \(String(format: "%.4f", try trustworthiness(referenceOut)))")
+    }
 }
 guard needsCorpus else { exit(0) }
 let jsonlStore = freshStore("store-jsonl")
