@@ -47,12 +47,13 @@ let package = Package(
         .target(name: "Project", dependencies: ["Store"]),
         .target(name: "Linalg", dependencies: ["COpenBLAS"]),
         .target(name: "ReportPage"),
+        .target(name: "Report", dependencies: ["FastJSON", "Generate", "ReportPage", "Stats", "Store"]),
         .target(name: "Projection", dependencies: ["CFFTW", "Checksums", "COpenBLAS", "Sampling", "Store"]),
         .target(name: "Embed", dependencies: ["ByteStreams", "Checksums", "CHerdShims", "COpenBLAS", "FastJSON", "Sampling", "Store"]),
 
         // Programs.
         .executableTarget(name: "herd", dependencies: [
-            "Store", "Project", "Ingest", "Stats", "Export", "Topics", "Dedup", "Generate", "Progress", "Config", "Teacher", "Embed", "Projection",
+            "Store", "Project", "Ingest", "Stats", "Export", "Topics", "Dedup", "Generate", "Progress", "Config", "Teacher", "Embed", "Projection", "Report",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "herd-bench", dependencies: ["Sampling"]),
@@ -83,6 +84,7 @@ let package = Package(
         .testTarget(name: "ProjectionTests", dependencies: ["Projection", "Sampling", "Store"]),
         // ReportPageTests render pages in headless Chromium (`make test` installs Debian's chromium).
         .testTarget(name: "ReportPageTests", dependencies: ["ReportPage", "CZlib"]),
+        .testTarget(name: "ReportTests", dependencies: ["Report", "FastJSON", "Store"]),
         .testTarget(name: "EndToEndTests", dependencies: ["Checksums"]),
     ]
 )

@@ -333,3 +333,12 @@ public final class TeacherInstructionWriter {
         added = 0; duplicates = 0
     }
 }
+
+extension Store {
+    /// Streams the request bodies of one stage in request order (for reading what was asked).
+    public func forEachTeacherRequestBody(stage: String, _ body: (String) throws -> Void) throws {
+        let s = try db.prepare("SELECT body FROM teacher_requests WHERE stage = ? ORDER BY id")
+        try s.bind([.text(stage)])
+        try db.readTransaction { while try s.step() { try body(s.text(0) ?? "") } }
+    }
+}

@@ -1,0 +1,76 @@
+import FastJSON
+import Foundation
+@testable import Report
+import Store
+import XCTest
+
+/// `herd report`: what report.json holds for a small store, and that the page embeds it.
+final class ReportBuilderTests: XCTestCase {
+    var dir: String!
+
+    override func setUpWithError() throws {
+        dir = NSTemporaryDirectory() + "herd-report-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
+
+    func testReportOfASmallStore() throws {
+        let store = try Store.create(at: "\(dir!)/herd.db")
+        let w = try SourceWriter(store: store, uri: "t", sha256: String(repeating: "a", count: 64), bytes: 0, format: "test")
+        // alpaca: instructions of 3, 7 and 12 words (the last with a 2-word input), responses of 1 and 600 words.
+        let rows: [(String, String, String, String?)] = [
+            ("alpaca", "one two three", "", "yes"),
+            ("alpaca", "a b c d e f g", "", String(repeating: "word ", count: 600)),
+            ("alpaca", "w w w w w w w w w w", "x y", nil),
+            ("original_p3", "what is the capital of France?", "", "Paris"),
+        ]
+        for (k, r) in rows.enumerated() {
+            _ = try w.add(NewInstruction(subset: r.0, member: nil, line: Int64(k + 1), record: Int64(k + 1), byteOffset: 0, task: nil,
+                                         instruction: r.1, input: r.2, output: r.3, meta: nil, normHash: Int64(k)), duplicateOf: nil)
+        }
+        _ = try w.commit(filtered: 0, format: "test")
+        let model = try store.embeddingModel(name: "all-MiniLM-L6-v2", sha256: String(repeating: "b", count: 64), dimension: 4)
+        try store.addProjection(modelID: model.id, field: "instruction", settings: "{}", inputSHA256: "c", klDivergence: 0.123456,
+                                points: [(1, 1.23456, -2), (2, 3, 4), (4, -0.0004, 0.5)])
+
+        let summary = try ReportBuilder.write(store: store, storePath: "\(dir!)/herd.db", to: "\(dir!)/out", generator: "herd-test")
+        XCTAssertEqual(summary.projectionPoints, 3)
+        let report = try JSONParser.parse(Array(try Data(contentsOf: URL(fileURLWithPath: summary.json))))
+        XCTAssertEqual(report["title"]?.stringValue, "Herd report: \(URL(fileURLWithPath: dir).lastPathComponent)")
+        XCTAssertEqual(report["generated_by"]?.stringValue, "herd-test")
+
+        let table = try XCTUnwrap(report["table1"]?["subsets"])
+        XCTAssertEqual(table[0]?["subset"]?.stringValue, "alpaca")
+        XCTAssertEqual(table[0]?["count"], .number("3"))
+        XCTAssertEqual(table[0]?["instruction_words"], .number("22"))
+        XCTAssertEqual(table[0]?["response_words"], .number("601"))
+        XCTAssertEqual(table[0]?["response_words_avg"], .number("300.50"))
+        XCTAssertEqual(report["table1"]?["total"]?["count"], .number("4"))
+        XCTAssertEqual(report["ledger"], .array([]))
+
+        // Bins [0,5) [5,10) [10,15) … [300,500) ≥500.
+        let edges = ReportBuilder.lengthEdges
+        XCTAssertEqual(report["lengths"]?["instruction"]?["edges"], .array(edges.map { .number(String($0)) }))
+        func counts(_ field: String, _ subset: String) -> [Int64]? {
+            guard case let .array(values)? = report["lengths"]?[field]?["subsets"]?[subset] else { return nil }
+            return values.compactMap(\.int64Value)
+        }
+        XCTAssertEqual(counts("instruction", "alpaca"), [1, 1, 1] + [Int64](repeating: 0, count: edges.count - 3))
+        XCTAssertEqual(counts("response", "alpaca"), [1] + [Int64](repeating: 0, count: edges.count - 2) + [1])
+        XCTAssertEqual(counts("response", "original_p3"), [1] + [Int64](repeating: 0, count: edges.count - 1))
+
+        let projection = try XCTUnwrap(report["projection"])
+        XCTAssertEqual(projection["subsets"], .array([.string("alpaca"), .string("original_p3")]))
+        XCTAssertEqual(projection["subset_index"], .array([.number("0"), .number("0"), .number("1")]))
+        XCTAssertEqual(projection["x"], .array([.number("1.235"), .number("3.000"), .number("-0.000")]))
+        XCTAssertEqual(projection["kl_divergence"], .number("0.1235"))
+        // Nothing filtered or mined yet: no such sections, and the page says so itself.
+        XCTAssertNil(report["dedup"])
+        XCTAssertNil(report["topics"])
+
+        let page = try String(contentsOfFile: summary.html, encoding: .utf8)
+        XCTAssertTrue(page.contains("<script type=\"application/json\" id=\"report-data\">"))
+        XCTAssertTrue(page.contains("\"generated_by\":\"herd-test\""))
+    }
+}
