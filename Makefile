@@ -57,8 +57,9 @@ test: deps test-deps models
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" swift test
 
 # Ingests every bundled sample through the real formats, mines topics, filters near-duplicates,
-# prints Table 1, exports shards.
-demo: build
+# prints Table 1, exports shards, embeds 500 instructions per subset, projects them with t-SNE and
+# writes the report page.
+demo: build models
 	rm -rf $(DEMO)
 	$(HERD) init $(DEMO)
 	export HERD_STORE=$(DEMO)/herd.db; \
@@ -78,8 +79,11 @@ demo: build
 	$(HERD) generate instructions --mode topic --pool self_instruct --prompts 2 --seed 1 --dry-run && \
 	$(HERD) generate instructions --pool p3 --prompts 1 --seed 1 --dry-run && \
 	$(HERD) stats && \
-	$(HERD) export $(DEMO)/export --shard-rows 2000 --val-fraction 0.05 --seed 1
-	@echo "demo: store $(DEMO)/herd.db, shards and dataset card in $(DEMO)/export/"
+	$(HERD) export $(DEMO)/export --shard-rows 2000 --val-fraction 0.05 --seed 1 && \
+	$(HERD) embed --sample 500 --per-subset --seed 1 && \
+	$(HERD) project && \
+	$(HERD) report $(DEMO)/report
+	@echo "demo: store $(DEMO)/herd.db, shards and dataset card in $(DEMO)/export/, report in $(DEMO)/report/index.html"
 
 bench: build
 	swift build -c release --product herd-bench
