@@ -33,10 +33,15 @@ public struct NearestNeighbors: Sendable {
             distances.withUnsafeMutableBufferPointer { outDistance in
                 let outI = outIndex, outD = outDistance
                 DispatchQueue.concurrentPerform(iterations: max(1, min(threads, blocks))) { _ in
-                    var products = [Float](repeating: 0, count: rowBlock * columnBlock)
-                    var heapD = [Float](repeating: 0, count: rowBlock * k)
-                    var heapI = [Int32](repeating: 0, count: rowBlock * k)
+                    // Per worker: the product block and one bounded max-heap per row, keyed by
+                    // (distance, index). Raw pointers: this loop sees every pair of points.
+                    let products = UnsafeMutablePointer<Float>.allocate(capacity: rowBlock * columnBlock)
+                    let heapD = UnsafeMutablePointer<Float>.allocate(capacity: rowBlock * k)
+                    let heapI = UnsafeMutablePointer<Int32>.allocate(capacity: rowBlock * k)
                     var heapCount = [Int](repeating: 0, count: rowBlock)
+                    defer { products.deallocate(); heapD.deallocate(); heapI.deallocate() }
+                    norms.withUnsafeBufferPointer { normsBuffer in
+                    let norm = normsBuffer.baseAddress!
                     while true {
                         lock.lock(); let b = next; next += 1; lock.unlock()
                         guard b < blocks else { return }
@@ -46,34 +51,31 @@ public struct NearestNeighbors: Sendable {
                         while c0 < n {
                             let cols = min(columnBlock, n - c0)
                             // products [rows × cols] = X[r0..] · X[c0..]ᵀ
-                            products.withUnsafeMutableBufferPointer { p in
-                                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(cols), Int32(d), 1,
-                                            points.baseAddress! + r0 * d, Int32(d), points.baseAddress! + c0 * d, Int32(d),
-                                            0, p.baseAddress, Int32(cols))
-                            }
+                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(cols), Int32(d), 1,
+                                        points.baseAddress! + r0 * d, Int32(d), points.baseAddress! + c0 * d, Int32(d),
+                                        0, products, Int32(cols))
                             for r in 0..<rows {
                                 let i = r0 + r
-                                let ni = norms[i]
+                                let ni = norm[i]
                                 var count = heapCount[r]
-                                let base = r * k
-                                var worst = count == k ? heapD[base] : Float.infinity
-                                let row = r * cols
+                                let hd = heapD + r * k, hi = heapI + r * k
+                                var worst = count == k ? hd[0] : Float.infinity
+                                let row = products + r * cols
                                 for c in 0..<cols {
                                     let j = c0 + c
-                                    let dist = max(0, ni + norms[j] - 2 * products[row + c])
+                                    let dist = max(0, ni + norm[j] - 2 * row[c])
                                     // Columns come in increasing j, so a tie never displaces the earlier (smaller) index.
                                     guard dist < worst, j != i else { continue }
                                     if count < k {
-                                        // Sift up in a max-heap keyed by (distance, index).
                                         var at = count
                                         count += 1
                                         while at > 0 {
                                             let parent = (at - 1) / 2
-                                            if heapD[base + parent] > dist || (heapD[base + parent] == dist && heapI[base + parent] > Int32(j)) { break }
-                                            heapD[base + at] = heapD[base + parent]; heapI[base + at] = heapI[base + parent]
+                                            if hd[parent] > dist || (hd[parent] == dist && hi[parent] > Int32(j)) { break }
+                                            hd[at] = hd[parent]; hi[at] = hi[parent]
                                             at = parent
                                         }
-                                        heapD[base + at] = dist; heapI[base + at] = Int32(j)
+                                        hd[at] = dist; hi[at] = Int32(j)
                                     } else {
                                         // Replace the root and sift down.
                                         var at = 0
@@ -82,15 +84,14 @@ public struct NearestNeighbors: Sendable {
                                             if left >= k { break }
                                             var child = left
                                             let right = left + 1
-                                            if right < k && (heapD[base + right] > heapD[base + left]
-                                                || (heapD[base + right] == heapD[base + left] && heapI[base + right] > heapI[base + left])) { child = right }
-                                            if heapD[base + child] < dist || (heapD[base + child] == dist && heapI[base + child] < Int32(j)) { break }
-                                            heapD[base + at] = heapD[base + child]; heapI[base + at] = heapI[base + child]
+                                            if right < k && (hd[right] > hd[left] || (hd[right] == hd[left] && hi[right] > hi[left])) { child = right }
+                                            if hd[child] < dist || (hd[child] == dist && hi[child] < Int32(j)) { break }
+                                            hd[at] = hd[child]; hi[at] = hi[child]
                                             at = child
                                         }
-                                        heapD[base + at] = dist; heapI[base + at] = Int32(j)
+                                        hd[at] = dist; hi[at] = Int32(j)
                                     }
-                                    if count == k { worst = heapD[base] }
+                                    if count == k { worst = hd[0] }
                                 }
                                 heapCount[r] = count
                             }
@@ -108,6 +109,7 @@ public struct NearestNeighbors: Sendable {
                             found.sort { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }
                             for t in 0..<k { outI[i * k + t] = found[t].1; outD[i * k + t] = found[t].0 }
                         }
+                    }
                     }
                 }
             }
