@@ -12,49 +12,60 @@ public struct SparseAffinities: Sendable {
 /// t-SNE's input affinities as openTSNE computes them (affinity.PerplexityBasedNN with
 /// symmetrize=True and pair-wise normalisation).
 public enum Affinities {
-    /// Per point, the precision β of a Gaussian over its k neighbours' squared distances, found by
-    /// bisection so that the conditional distribution's entropy is ln(perplexity) within 1e-8
-    /// nats (at most 200 steps, starting at β = 1, doubling or halving until bracketed), and
-    /// the conditional probabilities p_j|i = exp(−d²·β) / Σ. Returns ([N] β, [N × k] p_j|i).
-    public static func conditional(_ neighbors: NearestNeighbors, perplexity: Double, threads: Int = 2) -> (betas: [Double], p: [Double]) {
+    /// Per point, the precision τ = 1/σ² of a Gaussian over its k neighbours, found by bisection
+    /// so that the conditional distribution's entropy is ln(perplexity) within 1e-8 nats, and the
+    /// conditional probabilities p_j|i. Statement for statement openTSNE's
+    /// compute_gaussian_perplexity (same double operations in the same order, so the same τ even
+    /// where the entropy is nearly flat): from τ = 1, m_j = √τ·exp(−d_j²·τ·0.5), S = Σ m_j + ε,
+    /// H = τ·0.5·Σ (m_j/S)·d_j² + ln S − ln(τ)·0.5; H too high doubles τ (or goes halfway to the
+    /// upper bound once there is one), too low halves it; at most 200 steps; p_j|i = m_j / Σ m_j.
+    /// Returns ([N] τ, [N × k] p_j|i).
+    public static func conditional(_ neighbors: NearestNeighbors, perplexity: Double) -> (precisions: [Double], p: [Double]) {
         let k = neighbors.k, n = neighbors.distances.count / k
         let target = log(perplexity)
-        var betas = [Double](repeating: 1, count: n)
+        var precisions = [Double](repeating: 1, count: n)
         var p = [Double](repeating: 0, count: n * k)
         let chunk = 1024
         let chunks = (n + chunk - 1) / chunk
-        betas.withUnsafeMutableBufferPointer { bOut in
+        precisions.withUnsafeMutableBufferPointer { tauOut in
             p.withUnsafeMutableBufferPointer { pOut in
-                let b = bOut, q = pOut
+                let taus = tauOut, q = pOut
                 DispatchQueue.concurrentPerform(iterations: chunks) { c in
                     var squared = [Double](repeating: 0, count: k)
+                    var m = [Double](repeating: 0, count: k)
                     for i in (c * chunk)..<min(n, (c + 1) * chunk) {
                         for t in 0..<k { let d = neighbors.distances[i * k + t]; squared[t] = d * d }
-                        var beta = 1.0, low = -Double.infinity, high = Double.infinity
+                        var tau = 1.0, low = -Double.infinity, high = Double.infinity
+                        var used = tau
                         for _ in 0..<200 {
+                            let root = tau.squareRoot()
+                            for t in 0..<k { m[t] = root * exp(-squared[t] * tau * 0.5) }
                             var sum = 0.0
-                            for t in 0..<k { let e = exp(-squared[t] * beta); q[i * k + t] = e; sum += e }
-                            sum += Double.ulpOfOne
+                            for t in 0..<k { sum = sum + m[t] }
+                            sum = sum + Double.ulpOfOne
                             var weighted = 0.0
-                            for t in 0..<k { q[i * k + t] /= sum; weighted += squared[t] * q[i * k + t] }
-                            let entropy = weighted * beta + log(sum)
+                            for t in 0..<k { weighted = weighted + m[t] / sum * squared[t] }
+                            let entropy = tau * 0.5 * weighted + log(sum) - log(tau) * 0.5
                             let difference = entropy - target
+                            used = tau
                             if abs(difference) <= 1e-8 { break }
                             if difference > 0 {
-                                low = beta
-                                beta = high == .infinity ? beta * 2 : (beta + high) / 2
+                                low = tau
+                                tau = high == .infinity ? tau * 2 : (tau + high) * 0.5
                             } else {
-                                high = beta
-                                beta = low == -.infinity ? beta / 2 : (beta + low) / 2
+                                high = tau
+                                tau = low == -.infinity ? tau / 2 : (tau + low) * 0.5
                             }
                         }
-                        b[i] = beta
+                        var total = 0.0
+                        for t in 0..<k { total = total + m[t] }
+                        for t in 0..<k { q[i * k + t] = m[t] / total }
+                        taus[i] = used
                     }
                 }
             }
         }
-        _ = threads
-        return (betas, p)
+        return (precisions, p)
     }
 
     /// P = (C + Cᵀ) / 2 normalised to sum 1, where C holds the conditional rows at the neighbour

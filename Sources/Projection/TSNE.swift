@@ -67,7 +67,7 @@ public enum TSNE {
         let neighbors = NearestNeighbors.exact(points: points, n: n, d: d, k: k, threads: options.threads)
         let neighborSeconds = Date().timeIntervalSince(clock)
         clock = Date()
-        let conditional = Affinities.conditional(neighbors, perplexity: options.perplexity, threads: options.threads)
+        let conditional = Affinities.conditional(neighbors, perplexity: options.perplexity)
         let p = Affinities.joint(neighbors, conditional: conditional.p)
         let affinitySeconds = Date().timeIntervalSince(clock)
         clock = Date()

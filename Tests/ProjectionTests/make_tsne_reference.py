@@ -1,5 +1,150 @@
 #!/usr/bin/env python3
-"""DOCSTRING PLACEHOLDER"""
+r"""make_tsne_reference.py: produces the openTSNE reference fixtures of ProjectionTests.
+
+What it writes (beside this script unless --out says otherwise):
+  tsne_reference_input.npy   float32 N×384 (N = 1000), NumPy .npy v1.0, '<f4', C order: row i is
+                             SentenceTransformer(all-MiniLM-L6-v2).encode(texts, batch_size=32,
+                             normalize_embeddings=False)[i]; the model ends in a Normalize module,
+                             so rows are unit length (norms 1 ± 1.3e-7). openTSNE is run on
+                             X = input.astype(float64).
+  tsne_reference_output.npy  float32 N×2: the final openTSNE embedding (Barnes-Hut, see "bh"),
+                             computed in float64 and rounded to float32.
+  tsne_reference.json        everything else (below).
+
+The texts: 1000 real instructions, distinct even after lower-casing and whitespace folding (MiniLM
+is uncased), min pairwise distance 0.31: 200 Alpaca (all instructions of
+alpaca_data_first200.json), 250 Self-Instruct (seed_tasks.jsonl and user_oriented_instructions.jsonl
+instructions), 275 P3 prompts (the 8 t0_train_50k__* template files) and 275 FLAN CoT questions
+(qasc and strategyqa; the literal "\n" turned into newlines as Herd ingests them), all stripped of
+surrounding whitespace (P3 prompts end in "\n"). Per source, each file's candidates are shuffled by
+random.Random("20240/<label>/<file>") and drawn round-robin over the files; the 1000 are then
+shuffled by random.Random(20240). input.labels/sources/texts give, per row, the label (alpaca,
+self-instruct, p3, flan), the file#record.field it came from, and the text.
+
+How to run (once, by hand; the tests only read the three files):
+  /tmp/embed-venv/bin/pip install openTSNE==1.0.4 scikit-learn==1.9.1   # venv as in
+                                                   # Tests/EmbedTests/make_embed_reference.py
+  HF_HUB_OFFLINE=1 /tmp/embed-venv/bin/python Tests/ProjectionTests/make_tsne_reference.py \
+      [--model ~/.cache/herd/models/all-MiniLM-L6-v2] [--data ../shared/data] \
+      [--out Tests/ProjectionTests] [--seeds 5]
+It takes about RUNTIME on 2 cores (embedding ~15 s, the exact-gradient run ~EXACT_S, the seed
+spread ~SPREAD_S; FFT on 1000 points is slow: ~FFT_S a run, most of it numpy FFTs of the 150×150
+grid, 300×300 padded).
+
+Versions used for the committed files (also in the JSON): Python 3.11.7, openTSNE 1.0.4 (the PyPI
+manylinux wheel: its FFT is numpy's, no FFTW), scikit-learn 1.9.1, numpy 2.4.6, scipy 1.17.1,
+torch 2.13.0+cpu, transformers 5.23.0, sentence-transformers 6.2.0. Rerunning on the same machine
+gives the same files bit for bit (BH with n_jobs=2 is deterministic: each point's forces are
+summed by one thread); the KL values can move in the last digits (OpenMP reduction order).
+
+What openTSNE 1.0.4 does (checked in its source; file:line in openTSNE/):
+  neighbours  k = min(N-1, int(3·perplexity)) = 90 (affinity.py:842, MultiscaleMixture, which
+              TSNE uses). neighbors="exact" is sklearn NearestNeighbors(algorithm="auto")
+              .kneighbors(n_neighbors=k) without the point itself (nearest_neighbors.py:157):
+              Euclidean distances, NOT squared, ascending. ("auto" = exact below 1000 points,
+              Annoy with 50 trees from 1000 on: affinity.py:395, nearest_neighbors.py:259; so this
+              fixture asks for "exact" explicitly.)
+  bandwidth   per point a precision tau_i = 1/sigma_i^2 (_tsne.pyx:31-101): starting at tau = 1,
+              m_j = sqrt(tau) exp(-d_j^2 tau / 2), S = sum m_j + DBL_EPSILON,
+              H = tau/2 · sum (m_j/S) d_j^2 + ln S - ln(tau)/2 (nats), stop when
+              |H - ln(perplexity)| <= 1e-8, else bisect: H too high -> tau doubles (or goes halfway
+              to the upper bound once there is one), too low -> tau halves (or halfway to the lower
+              bound); at most 200 steps (here 23..34, never 200). p_{j|i} = m_j / sum m_j (without
+              the epsilon). van der Maaten's beta_i = tau_i/2.
+  P           C = the N×N sparse matrix of the p_{j|i} (rows sum to 1); P = (C + Cᵀ)/2, then
+              P /= P.sum() (affinity.py:508-511), i.e. (C + Cᵀ)/(2N) up to rounding. nnz counts a
+              pair once per direction; no diagonal entries.
+  init        PCA(n_components=2, svd_solver="auto", random_state=seed).fit_transform(X)
+              (initialization.py:132; sklearn picks "randomized" for 1000×384, "covariance_eigh"
+              from N >= 3840), then both columns divided by std(col 0)/1e-4 (population std,
+              initialization.py:27), then + RandomState(seed).normal(0, 0.01·std(col 0), (N, 2))
+              jitter (initialization.py:54, std 1e-6). Sign: sklearn's svd_flip(u_based_decision
+              =False) makes the entry of largest |value| of each principal axis positive.
+  phases      250 iterations at exaggeration 12 (early_exaggeration="auto" = 12 when exaggeration
+              is None, tsne.py:1172-1176), then 500 at exaggeration 1 (tsne.py:1144-1147);
+              learning_rate "auto" = N / exaggeration of the phase (tsne.py:92-97): N/12, then N;
+              NO floor of 200 in 1.0.4. momentum 0.8 in BOTH phases (initial_momentum=0.8,
+              final_momentum=0.8, tsne.py:1156-1157; not 0.5 then 0.8). Exaggeration multiplies P
+              in place (tsne.py:1787).
+  update      (tsne.py:1848-1870) per coordinate: gain += 0.2 where sign(update) != sign(grad),
+              else gain = gain·0.8 + 0.01 (min_gain; no clamp); update = momentum·update -
+              lr·gain·grad; rows of update longer than max_step_norm = 5 are scaled to length 5;
+              y += update; y -= mean(y). Gains and update persist from the first phase into the
+              second (one optimizer object).
+  gradient    no factor 4: g_i = sum_j p_ij q_ij (y_i - y_j) - (1/Z) sum_j q_ij^2 (y_i - y_j),
+              q_ij = 1/(1+|y_i - y_j|^2), Z = sum_{k≠l} q_kl (_tsne.pyx:104-175, 177-276).
+  BH / FFT    negative_gradient_method="auto": BH below 10,000 points, FFT from 10,000
+              (tsne.py:50). BH: theta 0.5, a cell is summarised when cell side / sqrt(d^2 + EPS) <
+              theta (_tsne.pyx:238-253); points within 1e-6 of a leaf's centre of mass share the leaf
+              (quad_tree.pyx:84). FFT: 3 interpolation points per box, boxes per side =
+              max(50, extent/1) rounded up to the next FFT-friendly size, at most 1000
+              (_tsne.pyx:773-795), one
+              square grid over [min, max] of both coordinates together.
+  KL          what openTSNE reports (embedding.kl_divergence) = sum_{p_ij>0} p_ij ln(p_ij / (q_ij
+              + EPS) + EPS) + (sum p_ij) ln(Z + EPS) with Z from the SAME approximation (BH tree or
+              FFT grid) (_tsne.pyx:170, tsne.py:1519/1590), evaluated after the last update of the
+              phase with P un-exaggerated (tsne.py:1894-1906). During exaggeration the callbacks
+              see error/12 - ln 12, which is the KL of the un-exaggerated P. BH's Z can be off:
+              compare *_exact values (computed here in numpy with the exact Z) when checking a port.
+
+Early exaggeration COLLAPSES the embedding at this size (N = 1000, lr·exaggeration = N): with the
+exact gradient and with FFT, the std of the embedding falls from 1e-4 to ~3e-10 by iteration 250;
+BH collapses it onto a line (std ~1e-4 × 5e-7), because of its EPS/merging near coincident points.
+KL stays at its collapsed value (3.30806 = KL with all q equal) until the exaggeration ends and the
+embedding then expands to std ~20-30. This is openTSNE issue #233 (closed; the proposed
+early_exaggeration=4 for small N, PR #234, was not merged). A port must follow this: tiny
+coordinates (1e-10) must not break its gradient or its BH tree / FFT grid.
+
+The JSON fields (floats are Python reprs of float64 unless said):
+  versions, model, modules     library versions; the model; its module classes.
+  input        file, shape, dtype, encode, as_given_to_openTSNE, row_norm_min_max,
+               min_pairwise_distance, counts per label, labels[N], sources[N], texts[N].
+  parameters   TSNE: TSNE.get_params() of the BH run (perplexity 30, neighbors "exact",
+               random_state 1, n_jobs 2, everything else default); n; k_neighbors; the resolved
+               phases, learning rates, momenta, min_gain, max_step_norm, bisection tol/max_iter,
+               pca_svd_solver.
+  neighbors    first5_indices / first5_distances: k = 90 neighbour indices and their Euclidean
+               (not squared) distances for points 0..4, ascending; max_abs_diff_vs_direct_float64
+               and rows_same_set/order_as_direct_sort compare with sqrt(sum((x_i - x_j)^2)) in
+               float64 (all 1000 rows agree in order; distances to 2e-15).
+  bandwidth    tau[N] (precision 1/sigma^2, see above), sigma[N] = 1/sqrt(tau), min/median/max,
+               bisection_iterations[N], hit_max_iter, entropy_nats_first5 (H at the accepted tau;
+               ln 30 = 3.4011973816621555 ± 1e-8), conditional_P_first5: the 90 values
+               p_{j|i} for points 0..4, in the order of first5_indices (openTSNE's own
+               compute_gaussian_perplexity output); conditional_P_max_abs_diff_python_vs_openTSNE:
+               this script's re-implementation of the bisection against openTSNE's (~3e-16).
+  P            definition, sum (1.0), nnz, nnz_offdiagonal, mutual_neighbour_pairs_directed (pairs
+               i->j where j->i too, counted twice), max, diagonal_nonzero (0), first5_rows
+               (CSR indices ascending + values of P for rows 0..4), max_abs_diff_vs_recomputed.
+  pca_init     sklearn_solver, components_argmax_abs_index/value (the sign anchors),
+               explained_variance, raw_first10 (PCA scores, rows 0..9), raw_exact_eigh_first10
+               (the same from numpy eigh of the scatter matrix, same sign rule: the randomized solver
+               differs by up to raw_max_abs_diff_randomized_vs_exact), std_col0_raw,
+               rescaled_first10 (raw / (std(raw[:,0])/1e-4)), jitter_first10, init_first10 (the
+               actual openTSNE initial embedding = rescaled + jitter), init_std,
+               trustworthiness_10_of_raw_pca.
+  first_iteration  the BH gradient (exaggerated P, theta 0.5) and the exact gradient at the
+               initial embedding for points 0..4, their max difference, and the embedding after
+               one iteration (BH, lr N/12, momentum 0.8) for points 0..4.
+  bh           the reference run (negative_gradient_method="bh", theta 0.5, random_state 1,
+               n_jobs 2): kl_250 / kl_750 as openTSNE reports them after iteration 250 and 750,
+               kl_250_exact / kl_750_exact (exact Z), kl_trace [[iteration, KL as the callbacks see
+               it (embedding before that iteration's update), std_x, std_y] every 50],
+               trustworthiness_10 (sklearn.manifold.trustworthiness(X, Y, n_neighbors=10),
+               Euclidean), embedding_250_first5 / embedding_750_first5, final_extent,
+               std_250/std_750, fit_equals_phase_by_phase (TSNE.fit gives the same bits),
+               seconds.
+  exact_gradient  the same optimisation with the exact gradient, in numpy (see the field "what").
+  fft          the same as bh with negative_gradient_method="fft" (numpy FFT backend).
+  seed_spread  bh and fft with random_state 1..S (S = --seeds): kl_250, kl_750, kl_750_exact,
+               trustworthiness_10 -- the spread a port's results can be held to.
+  run_seconds  the whole script.
+
+Tolerances: a Swift port will not reproduce the embedding bit for bit (the optimisation is chaotic
+over 750 iterations); hold it to kNN/bandwidth/P/PCA values (1e-9 relative or better, except
+PCA: compare with raw_exact_eigh_first10 up to sign), the first-iteration gradient, and KL /
+trustworthiness within the seed spread.
+"""
 import argparse
 import csv
 import glob
