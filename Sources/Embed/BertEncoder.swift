@@ -85,56 +85,36 @@ public final class BertEncoder: @unchecked Sendable {
         self.config = config
         self.normalize = normalize
         let h = config.hidden, i = config.intermediate
-        if config.architecture == .mpnet {
-            func w(_ name: String, _ shape: [Int]) throws -> [Float] { try weights.floats(name, shape: shape) }
-            wordEmbeddings = try w("embeddings.word_embeddings.weight", [config.vocabulary, h])
-            positionEmbeddings = try w("embeddings.position_embeddings.weight", [config.maxPositions, h])
-            tokenType0 = [Float](repeating: 0, count: h)
-            embedLNGain = try w("embeddings.LayerNorm.weight", [h])
-            embedLNBias = try w("embeddings.LayerNorm.bias", [h])
-            relativeBias = try w("encoder.relative_attention_bias.weight", [config.relativeBuckets, config.heads])
-            layers = try (0..<config.layers).map { l in
-                let p = "encoder.layer.\(l)."
-                return Layer(
-                    qkv: try w(p + "attention.attn.q.weight", [h, h]) + w(p + "attention.attn.k.weight", [h, h])
-                        + w(p + "attention.attn.v.weight", [h, h]),
-                    qkvBias: try w(p + "attention.attn.q.bias", [h]) + w(p + "attention.attn.k.bias", [h])
-                        + w(p + "attention.attn.v.bias", [h]),
-                    attnOut: try w(p + "attention.attn.o.weight", [h, h]),
-                    attnOutBias: try w(p + "attention.attn.o.bias", [h]),
-                    ln1Gain: try w(p + "attention.LayerNorm.weight", [h]),
-                    ln1Bias: try w(p + "attention.LayerNorm.bias", [h]),
-                    up: try w(p + "intermediate.dense.weight", [i, h]),
-                    upBias: try w(p + "intermediate.dense.bias", [i]),
-                    down: try w(p + "output.dense.weight", [h, i]),
-                    downBias: try w(p + "output.dense.bias", [h]),
-                    ln2Gain: try w(p + "output.LayerNorm.weight", [h]),
-                    ln2Bias: try w(p + "output.LayerNorm.bias", [h]))
-            }
-            return
-        }
-        relativeBias = []
-        // Some exports prefix every name with "bert.".
-        let prefix = weights.tensors["embeddings.word_embeddings.weight"] != nil ? "" : "bert."
+        let mpnet = config.architecture == .mpnet
+        // Some BERT exports prefix every name with "bert.".
+        let prefix = mpnet || weights.tensors["embeddings.word_embeddings.weight"] != nil ? "" : "bert."
         func w(_ name: String, _ shape: [Int]) throws -> [Float] { try weights.floats(prefix + name, shape: shape) }
         wordEmbeddings = try w("embeddings.word_embeddings.weight", [config.vocabulary, h])
         positionEmbeddings = try w("embeddings.position_embeddings.weight", [config.maxPositions, h])
-        let types = try weights.floats(prefix + "embeddings.token_type_embeddings.weight")
-        guard types.count >= h else { throw ModelFileError("\(weights.path): token_type_embeddings is too small") }
-        tokenType0 = Array(types[0..<h])
         embedLNGain = try w("embeddings.LayerNorm.weight", [h])
         embedLNBias = try w("embeddings.LayerNorm.bias", [h])
+        if mpnet {
+            tokenType0 = [Float](repeating: 0, count: h)
+            relativeBias = try w("encoder.relative_attention_bias.weight", [config.relativeBuckets, config.heads])
+        } else {
+            let types = try weights.floats(prefix + "embeddings.token_type_embeddings.weight")
+            guard types.count >= h else { throw ModelFileError("\(weights.path): token_type_embeddings is too small") }
+            tokenType0 = Array(types[0..<h])
+            relativeBias = []
+        }
+        // Where each layer's tensors are, under "encoder.layer.N.".
+        let query = mpnet ? "attention.attn.q" : "attention.self.query", key = mpnet ? "attention.attn.k" : "attention.self.key"
+        let value = mpnet ? "attention.attn.v" : "attention.self.value", output = mpnet ? "attention.attn.o" : "attention.output.dense"
+        let attentionNorm = mpnet ? "attention.LayerNorm" : "attention.output.LayerNorm"
         layers = try (0..<config.layers).map { l in
             let p = "encoder.layer.\(l)."
             return Layer(
-                qkv: try w(p + "attention.self.query.weight", [h, h]) + w(p + "attention.self.key.weight", [h, h])
-                    + w(p + "attention.self.value.weight", [h, h]),
-                qkvBias: try w(p + "attention.self.query.bias", [h]) + w(p + "attention.self.key.bias", [h])
-                    + w(p + "attention.self.value.bias", [h]),
-                attnOut: try w(p + "attention.output.dense.weight", [h, h]),
-                attnOutBias: try w(p + "attention.output.dense.bias", [h]),
-                ln1Gain: try w(p + "attention.output.LayerNorm.weight", [h]),
-                ln1Bias: try w(p + "attention.output.LayerNorm.bias", [h]),
+                qkv: try w(p + query + ".weight", [h, h]) + w(p + key + ".weight", [h, h]) + w(p + value + ".weight", [h, h]),
+                qkvBias: try w(p + query + ".bias", [h]) + w(p + key + ".bias", [h]) + w(p + value + ".bias", [h]),
+                attnOut: try w(p + output + ".weight", [h, h]),
+                attnOutBias: try w(p + output + ".bias", [h]),
+                ln1Gain: try w(p + attentionNorm + ".weight", [h]),
+                ln1Bias: try w(p + attentionNorm + ".bias", [h]),
                 up: try w(p + "intermediate.dense.weight", [i, h]),
                 upBias: try w(p + "intermediate.dense.bias", [i]),
                 down: try w(p + "output.dense.weight", [h, i]),
