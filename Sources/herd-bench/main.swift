@@ -330,7 +330,7 @@ func generateEmbedTexts(fixtures: String, short: String, long: String) throws ->
 }
 
 /// A stand-in for sentence embeddings, as a float32 .npy of n × 384: unit vectors drawn around
-/// 250 random centres, cluster sizes Zipf-like and spreads between 0.3 and 0.9 of the centres'
+/// 250 random centres, cluster sizes Zipf-like and spreads between 0.8 and 1.6 of the centres.
 /// scale, so the t-SNE has many clusters of unequal size and tightness to separate. Rows are
 /// independent draws, so the first n rows of a larger file are a sample of the same mixture.
 func generateEmbeddingMixture(path: String, n: Int, d: Int = 384) throws {
@@ -341,13 +341,11 @@ func generateEmbeddingMixture(path: String, n: Int, d: Int = 384) throws {
     }
     let clusters = 250
     let centres = (0..<(clusters * d)).map { _ in gaussian() }
-    let spreads = (0..<clusters).map { _ in 0.3 + 0.6 * Float(rng.next() % 1000) / 1000 }
+    let spreads = (0..<clusters).map { _ in 0.8 + 0.8 * Float(rng.next() % 1000) / 1000 }
     var cumulative: [Double] = []
     var total = 0.0
     for c in 0..<clusters { total += 1 / Double(c + 1).squareRoot(); cumulative.append(total) }
-    var header = Array("\u{93}NUMPY".utf8)
-    header[0] = 0x93
-    header += [1, 0]
+    var header: [UInt8] = [0x93] + Array("NUMPY".utf8) + [1, 0]
     var dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (\(n), \(d)), }"
     while (10 + dict.utf8.count + 1) % 64 != 0 { dict += " " }
     dict += "\n"
