@@ -31,13 +31,14 @@ models: deps
 models-mpnet: deps
 	HERD_PY=$(PY) scripts/fetch_models.sh all-mpnet-base-v2
 
-# The Python reference stack for benchmarks (sentence-transformers on PyTorch CPU), in its own venv;
+# The Python reference stack for benchmarks (sentence-transformers on PyTorch CPU, openTSNE,
+# scikit-learn's trustworthiness), in its own venv;
 # never needed by `make test`.
 BENCH_VENV := .venv-bench
-BENCH_PY_PACKAGES := sentence-transformers==6.2.0 transformers==5.23.0
+BENCH_PY_PACKAGES := sentence-transformers==6.2.0 transformers==5.23.0 openTSNE==1.0.4 scikit-learn==1.9.1
 bench-deps: deps models
 	@[ -x $(BENCH_VENV)/bin/python ] || python3 -m venv $(BENCH_VENV)
-	@$(BENCH_VENV)/bin/python -c 'import torch, sentence_transformers' 2>/dev/null || { \
+	@$(BENCH_VENV)/bin/python -c 'import torch, sentence_transformers, openTSNE, sklearn' 2>/dev/null || { \
 	  $(BENCH_VENV)/bin/pip install -q "torch==2.13.0+cpu" 2>/dev/null \
 	    || { echo "no CPU-only torch wheel here: installing torch from PyPI (pulls CUDA packages, several GB)"; \
 	         $(BENCH_VENV)/bin/pip install -q torch; }; \

@@ -1,4 +1,3 @@
-import Checksums
 import Foundation
 import Sampling
 import Store
@@ -65,7 +64,10 @@ public enum StoreEmbedder {
             guard !ids.isEmpty else { continue }
             let texts = try store.embeddingTexts(ids: ids, field: options.field)
             let done = report.embedded
+            // The encoder reports from its worker threads: one at a time to the caller.
+            let progressLock = NSLock()
             let vectors = encoder.embed(texts, batchSize: options.batchSize, threads: options.threads) { inChunk in
+                progressLock.lock(); defer { progressLock.unlock() }
                 progress?(done + inChunk, total)
             }
             let rows = ids.enumerated().map { k, id in

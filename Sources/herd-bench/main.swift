@@ -644,6 +644,12 @@ report("stats_seconds", statsRun.seconds, "s")
 report("stats_rows_per_s", Double(options.records) / statsRun.seconds, "rows/s")
 report("stats_peak_memory", Double(statsRun.peakBytes) / 1_048_576.0, "MiB")
 
+// The report page of the whole store (Table 1, ledger, length histograms; no projection here).
+let reportOut = "\(options.dir)/report"
+let reportRun = measure([herd, "report", "--store", jsonlStore, reportOut])
+report("report_seconds", reportRun.seconds, "s")
+report("report_peak_memory", Double(reportRun.peakBytes) / 1_048_576.0, "MiB")
+
 for compression in ["none", "gzip"] {
     let out = "\(options.dir)/export-\(compression)"
     try? fm.removeItem(atPath: out)

@@ -89,6 +89,36 @@ final class EndToEndTests: XCTestCase {
     }
 
     /// Same inputs in the same order: byte-identical store files.
+    /// The audit path through the real binary: embed a sample, project it, write the report; a
+    /// rerun of embed and project does no work. Skipped without the MiniLM model (`make models`).
+    func testEmbedProjectReport() throws {
+        let env = ["HERD_STORE": "proj/herd.db"]
+        XCTAssertEqual(try herd(["init", "proj"]).status, 0)
+        XCTAssertEqual(try herd(["ingest", fixture("alpaca/alpaca_data_first200.json"), fixture("flan/cot_qasc_train.tsv")], environment: env).status, 0)
+        let embed = try herd(["embed", "--sample", "40", "--per-subset", "--seed", "3", "--json"], environment: env)
+        if embed.stderr.contains("make models") { throw XCTSkip(embed.stderr) }
+        XCTAssertEqual(embed.status, 0, embed.stderr)
+        XCTAssertTrue(embed.stdout.contains(#""selected":80,"embedded":80,"already_embedded":0"#), embed.stdout)
+        let again = try herd(["embed", "--sample", "40", "--per-subset", "--seed", "3", "--json"], environment: env)
+        XCTAssertTrue(again.stdout.contains(#""embedded":0,"already_embedded":80"#), again.stdout)
+        let project = try herd(["project", "--perplexity", "10", "--json"], environment: env)
+        XCTAssertEqual(project.status, 0, project.stderr)
+        XCTAssertTrue(project.stdout.contains(#""points":80"#) && project.stdout.contains(#""reused":false"#), project.stdout)
+        XCTAssertTrue(try herd(["project", "--perplexity", "10", "--json"], environment: env).stdout.contains(#""reused":true"#))
+        let report = try herd(["report", "out", "--json"], environment: env)
+        XCTAssertEqual(report.status, 0, report.stderr)
+        XCTAssertTrue(report.stdout.contains(#""projection_points":80"#), report.stdout)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: "\(dir!)/out/index.html"))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: "\(dir!)/out/report.json"))
+        // Bad requests are refused before any work, with the reason.
+        let bad = try herd(["embed", "--per-subset"], environment: env)
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.stderr.contains("--per-subset goes with --sample"), bad.stderr)
+        let noVectors = try herd(["project", "--model", "mpnet"], environment: env)
+        XCTAssertNotEqual(noVectors.status, 0)
+        XCTAssertTrue(noVectors.stderr.contains("no vectors of all-mpnet-base-v2 in the store: run `herd embed` first"), noVectors.stderr)
+    }
+
     func testSameInputsGiveAByteIdenticalStore() throws {
         var digests: [String] = []
         for name in ["a", "b"] {
