@@ -77,7 +77,7 @@ public enum StoreProjector {
             return StoreProjectionReport(projection: existing, reused: true, seconds: Date().timeIntervalSince(start), subsets: perSubset)
         }
         let result = try points.withUnsafeBufferPointer { p in
-            try TSNE.run(points: p, n: chosen.count, d: d, options: options.tsne) { phase, done, total, _ in progress?(phase, done, total) }
+            try TSNE.run(points: p, n: chosen.count, d: d, options: options.tsne, progress: progress)
         }
         let rows = chosen.enumerated().map { row, index in (instructionID: ids[index], x: result.embedding[2 * row], y: result.embedding[2 * row + 1]) }
         let id = try store.addProjection(modelID: model.id, field: options.field, settings: settings, inputSHA256: inputSHA256,

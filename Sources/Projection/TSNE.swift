@@ -52,10 +52,11 @@ public struct TSNEResult: Sendable {
 /// t-SNE (van der Maaten & Hinton 2008) as openTSNE runs it: exact nearest neighbours,
 /// perplexity-calibrated Gaussian affinities symmetrised over the kNN graph, PCA initialisation,
 /// gradient descent with momentum and gains (first with early exaggeration), and the repulsive
-/// forces by Barnes–Hut. Deterministic from the seed: every sum is taken in a fixed order.
+/// forces by Barnes–Hut or by FFT-accelerated interpolation. Deterministic from the seed: every
+/// sum is taken in a fixed order.
 public enum TSNE {
     public static func run(points: UnsafeBufferPointer<Float>, n: Int, d: Int, options: TSNEOptions,
-                           progress: ((_ phase: String, _ iteration: Int, _ total: Int, _ kl: Double?) -> Void)? = nil) throws -> TSNEResult {
+                           progress: ((_ phase: String, _ done: Int, _ total: Int) -> Void)? = nil) throws -> TSNEResult {
         guard n >= 4 else { throw ProjectionError("t-SNE needs at least 4 points (got \(n))") }
         let k = options.neighbors ?? min(n - 1, Int(3 * options.perplexity))
         guard k >= 1, k < n else { throw ProjectionError("neighbours must be in 1..<\(n) (got \(k))") }
@@ -63,7 +64,7 @@ public enum TSNE {
             throw ProjectionError("perplexity must be above 0 and below the number of points (\(n))")
         }
         var clock = Date()
-        progress?("neighbours", 0, n, nil)
+        progress?("neighbours", 0, n)
         let neighbors = NearestNeighbors.exact(points: points, n: n, d: d, k: k, threads: options.threads)
         let neighborSeconds = Date().timeIntervalSince(clock)
         clock = Date()
@@ -76,11 +77,11 @@ public enum TSNE {
         let total = options.earlyIterations + options.iterations
         optimizer.optimize(&y, p: p, iterations: options.earlyIterations, exaggeration: options.earlyExaggeration,
                            learningRate: options.learningRate ?? Double(n) / options.earlyExaggeration,
-                           momentum: options.earlyMomentum, options: options) { it, kl in progress?("optimise", it, total, kl) }
+                           momentum: options.earlyMomentum, options: options) { progress?("optimise", $0, total) }
         let klEarly = Gradient.klDivergence(y, p: p, options: options)
         optimizer.optimize(&y, p: p, iterations: options.iterations, exaggeration: 1,
                            learningRate: options.learningRate ?? Double(n), momentum: options.momentum,
-                           options: options) { it, kl in progress?("optimise", options.earlyIterations + it, total, kl) }
+                           options: options) { progress?("optimise", options.earlyIterations + $0, total) }
         let kl = Gradient.klDivergence(y, p: p, options: options)
         return TSNEResult(embedding: y, klDivergence: kl, klAfterEarlyExaggeration: klEarly,
                           seconds: (neighborSeconds, affinitySeconds, Date().timeIntervalSince(clock)))
@@ -101,7 +102,7 @@ struct GradientDescent {
     }
 
     mutating func optimize(_ y: inout [Double], p: SparseAffinities, iterations: Int, exaggeration: Double, learningRate: Double,
-                           momentum: Double, options: TSNEOptions, progress: (Int, Double?) -> Void) {
+                           momentum: Double, options: TSNEOptions, progress: (Int) -> Void) {
         let n = y.count / 2
         var gradient = [Double](repeating: 0, count: 2 * n)
         for iteration in 0..<iterations {
@@ -124,9 +125,7 @@ struct GradientDescent {
             }
             meanX /= Double(n); meanY /= Double(n)
             for i in 0..<n { y[2 * i] -= meanX; y[2 * i + 1] -= meanY }
-            if (iteration + 1) % 50 == 0 {
-                progress(iteration + 1, nil)
-            }
+            if (iteration + 1) % 50 == 0 { progress(iteration + 1) }
         }
     }
 

@@ -116,7 +116,7 @@ struct ProjectCommand: ParsableCommand {
             let n = matrix.shape[0], d = matrix.shape[1]
             let meter = ProgressMeter(label: "t-SNE", unit: "iterations", total: Double(earlyIterations + iterations))
             let result = try matrix.values.withUnsafeBufferPointer { points in
-                try TSNE.run(points: points, n: n, d: d, options: options) { _, iteration, _, _ in meter.update(Double(iteration)) }
+                try TSNE.run(points: points, n: n, d: d, options: options) { phase, done, _ in if phase == "optimise" { meter.update(Double(done)) } }
             }
             meter.finish()
             try NPY.writeFloat32(result.embedding.map { Float($0) }, shape: [n, 2], to: out)
