@@ -73,23 +73,10 @@ public enum ReportBuilder {
 
     /// Requests, answers, failures, tokens and cost per stage and model.
     static func ledger(_ store: Store) throws -> JSONValue {
-        var order: [String] = []
-        var rows: [String: (stage: String, model: String, requests: Int64, answered: Int64, failed: Int64, prompt: Int64, completion: Int64, cost: Double)] = [:]
-        for r in try store.teacherLedger() {
-            let key = r.stage + "\u{0}" + r.model
-            if rows[key] == nil { order.append(key); rows[key] = (r.stage, r.model, 0, 0, 0, 0, 0, 0) }
-            rows[key]!.requests += r.requests
-            if r.status == "done" { rows[key]!.answered += r.requests }
-            if r.status == "failed" { rows[key]!.failed += r.requests }
-            rows[key]!.prompt += r.promptTokens
-            rows[key]!.completion += r.completionTokens
-            rows[key]!.cost += r.costUSD
-        }
-        return .array(order.map { key in
-            let r = rows[key]!
-            return .object([("stage", .string(r.stage)), ("model", .string(r.model)), ("requests", number(r.requests)),
-                            ("answered", number(r.answered)), ("failed", number(r.failed)), ("prompt_tokens", number(r.prompt)),
-                            ("completion_tokens", number(r.completion)), ("cost_usd", number(r.cost, decimals: 6))])
+        .array(TeacherLedgerTotal.totals(try store.teacherLedger()).map { r in
+            .object([("stage", .string(r.stage)), ("model", .string(r.model)), ("requests", number(r.requests)),
+                     ("answered", number(r.answered)), ("failed", number(r.failed)), ("prompt_tokens", number(r.promptTokens)),
+                     ("completion_tokens", number(r.completionTokens)), ("cost_usd", number(r.costUSD, decimals: 6))])
         })
     }
 
@@ -123,15 +110,16 @@ public enum ReportBuilder {
             return b
         }
         var instruction: [(String, JSONValue)] = [], response: [(String, JSONValue)] = []
+        var counter = WordCounter()
         for subset in try store.subsets().map(\.name) {
             var a = [Int64](repeating: 0, count: edges.count), r = [Int64](repeating: 0, count: edges.count)
             var responses = 0
             try store.forEachInstruction(subset: subset) { row in
-                var words = StatsCalculator.wordCount(String(decoding: row.instruction, as: UTF8.self))
-                if !row.input.isEmpty { words += StatsCalculator.wordCount(String(decoding: row.input, as: UTF8.self)) }
+                var words = counter.count(row.instruction)
+                if !row.input.isEmpty { words += counter.count(row.input) }
                 a[bin(words)] += 1
                 if row.hasOutput {
-                    r[bin(StatsCalculator.wordCount(String(decoding: row.output, as: UTF8.self)))] += 1
+                    r[bin(counter.count(row.output))] += 1
                     responses += 1
                 }
             }

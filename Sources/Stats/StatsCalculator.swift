@@ -148,10 +148,22 @@ public enum StatsCalculator {
     /// U+2028, U+2029, U+202F, U+205F, U+3000). Punctuation and digits are word characters:
     /// `"e.g. 3rd-party,"` is 2 words; U+001C–U+001F and U+200B do not separate words.
     public static func wordCount(_ text: String) -> Int64 {
-        var scanner = TextScanner()
-        var sink = NullSink()
+        var counter = WordCounter()
         var t = text
-        return t.withUTF8 { scanner.scan($0, into: &sink) }
+        return t.withUTF8 { counter.count($0) }
+    }
+}
+
+/// `StatsCalculator.wordCount` over UTF-8 bytes, with one scanner kept for many texts (one
+/// counter per thread), for callers that read rows as bytes.
+public struct WordCounter {
+    private var scanner = TextScanner()
+
+    public init() {}
+
+    public mutating func count(_ utf8: UnsafeBufferPointer<UInt8>) -> Int64 {
+        var sink = NullSink()
+        return scanner.scan(utf8, into: &sink)
     }
 }
 

@@ -403,29 +403,14 @@ struct GenerateStatusCommand: ParsableCommand {
 
 /// The spend table `herd generate status` and `herd stats` print: per stage and model.
 func ledgerTable(_ rows: [TeacherLedgerRow]) -> String {
-    var byKey: [String: (requests: Int64, done: Int64, failed: Int64, prompt: Int64, completion: Int64, cost: Double, priced: Int64)] = [:]
-    var order: [String] = []
-    for r in rows {
-        let key = "\(r.stage)\t\(r.model)"
-        if byKey[key] == nil { order.append(key); byKey[key] = (0, 0, 0, 0, 0, 0, 0) }
-        byKey[key]!.requests += r.requests
-        if r.status == "done" { byKey[key]!.done += r.requests }
-        if r.status == "failed" { byKey[key]!.failed += r.requests }
-        byKey[key]!.prompt += r.promptTokens
-        byKey[key]!.completion += r.completionTokens
-        byKey[key]!.cost += r.costUSD
-        byKey[key]!.priced += r.priced
-    }
     var out = "teacher spend:\n"
     out += "  stage         model                      requests      done    failed   prompt tok  complet. tok     cost USD\n"
-    for key in order {
-        let v = byKey[key]!
-        let parts = key.split(separator: "\t", omittingEmptySubsequences: false)
-        let cost = v.priced == 0 && v.done > 0 ? "no price" : String(format: "%.4f", v.cost)
-        out += "  " + String(parts[0]).padding(toLength: 13, withPad: " ", startingAt: 0) + " "
-            + String(parts[1]).padding(toLength: 26, withPad: " ", startingAt: 0)
-            + [String(v.requests), String(v.done), String(v.failed)].map { $0.leftPadded(9) }.joined(separator: " ")
-            + String(v.prompt).leftPadded(13) + String(v.completion).leftPadded(14) + cost.leftPadded(13) + "\n"
+    for v in TeacherLedgerTotal.totals(rows) {
+        let cost = v.priced == 0 && v.answered > 0 ? "no price" : String(format: "%.4f", v.costUSD)
+        out += "  " + v.stage.padding(toLength: 13, withPad: " ", startingAt: 0) + " "
+            + v.model.padding(toLength: 26, withPad: " ", startingAt: 0)
+            + [String(v.requests), String(v.answered), String(v.failed)].map { $0.leftPadded(9) }.joined(separator: " ")
+            + String(v.promptTokens).leftPadded(13) + String(v.completionTokens).leftPadded(14) + cost.leftPadded(13) + "\n"
     }
     return out
 }

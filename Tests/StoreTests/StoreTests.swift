@@ -84,4 +84,22 @@ final class StoreTests: XCTestCase {
         XCTAssertEqual(seen.map(\.1), [1, 1])
         XCTAssertEqual(seen.map(\.2), [false, true])
     }
+
+    /// Ledger rows per status become one total per stage and model, in the rows' order.
+    func testLedgerTotals() {
+        func row(_ stage: String, _ model: String, _ status: String, _ requests: Int64, cost: Double, priced: Int64) -> TeacherLedgerRow {
+            TeacherLedgerRow(stage: stage, model: model, status: status, requests: requests, promptTokens: 10 * requests,
+                             completionTokens: 20 * requests, costUSD: cost, priced: priced, attempts: requests)
+        }
+        let totals = TeacherLedgerTotal.totals([
+            row("instructions", "a", "done", 5, cost: 0.5, priced: 5), row("instructions", "a", "failed", 2, cost: 0, priced: 0),
+            row("instructions", "a", "pending", 3, cost: 0, priced: 0), row("responses", "a", "done", 4, cost: 0.25, priced: 4),
+        ])
+        XCTAssertEqual(totals, [
+            TeacherLedgerTotal(stage: "instructions", model: "a", requests: 10, answered: 5, failed: 2, promptTokens: 100,
+                               completionTokens: 200, costUSD: 0.5, priced: 5),
+            TeacherLedgerTotal(stage: "responses", model: "a", requests: 4, answered: 4, failed: 0, promptTokens: 40,
+                               completionTokens: 80, costUSD: 0.25, priced: 4),
+        ])
+    }
 }
