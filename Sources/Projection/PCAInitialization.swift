@@ -58,7 +58,7 @@ public enum PCAInitialization {
         if jitter {
             let jitterSD = standardDeviation(y, column: 0) * 0.01
             var rng = SplitMix64(seed: seed)
-            for t in y.indices { y[t] += jitterSD * Gaussian.next(&rng) }
+            for t in y.indices { y[t] += jitterSD * rng.nextGaussian() }
         }
         return y
     }
@@ -71,15 +71,6 @@ public enum PCAInitialization {
         var v = 0.0
         for i in 0..<n { let e = y[2 * i + column] - mean; v += e * e }
         return (v / Double(n)).squareRoot()
-    }
-}
-
-/// Standard normal draws by Box–Muller from 53-bit uniforms of SplitMix64.
-enum Gaussian {
-    static func next(_ rng: inout SplitMix64) -> Double {
-        let u1 = (Double(rng.next() >> 11) + 1) / 9_007_199_254_740_993.0   // (0, 1]
-        let u2 = Double(rng.next() >> 11) / 9_007_199_254_740_992.0         // [0, 1)
-        return (-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2)
     }
 }
 

@@ -335,10 +335,7 @@ func generateEmbedTexts(fixtures: String, short: String, long: String) throws ->
 /// independent draws, so the first n rows of a larger file are a sample of the same mixture.
 func generateEmbeddingMixture(path: String, n: Int, d: Int = 384) throws {
     var rng = SplitMix64(seed: 90_000)
-    func gaussian() -> Float {
-        let u1 = (Double(rng.next() >> 11) + 1) / 9_007_199_254_740_993.0, u2 = Double(rng.next() >> 11) / 9_007_199_254_740_992.0
-        return Float((-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2))
-    }
+    func gaussian() -> Float { Float(rng.nextGaussian()) }
     let clusters = 250
     let centres = (0..<(clusters * d)).map { _ in gaussian() }
     let spreads = (0..<clusters).map { _ in 0.8 + 0.8 * Float(rng.next() % 1000) / 1000 }

@@ -32,7 +32,7 @@ final class StoreProjectionTests: XCTestCase {
         for (s, type) in zip(0..<3, [EmbeddingElementType.float32, .float16, .float32]) {
             let rows = (0..<90).filter { $0 % 3 == s }.map { k in
                 NewEmbedding(instructionID: Int64(k + 1),
-                             vector: type.encode((0..<12).map { j in Float(j % 3 == s ? 3 : 0) + Float(Gaussian.next(&rng)) * 0.5 }[...]))
+                             vector: type.encode((0..<12).map { j in Float(j % 3 == s ? 3 : 0) + Float(rng.nextGaussian()) * 0.5 }[...]))
             }
             try store.addEmbeddings(modelID: model.id, field: "instruction", dtype: type.rawValue, rows)
         }

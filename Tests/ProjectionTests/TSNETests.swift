@@ -9,8 +9,8 @@ final class TSNETests: XCTestCase {
     /// n points in d dimensions: a seeded mixture of 6 Gaussian clusters.
     func mixture(n: Int, d: Int, seed: UInt64) -> [Float] {
         var rng = SplitMix64(seed: seed)
-        let centers = (0..<(6 * d)).map { _ in Float(Gaussian.next(&rng)) }
-        return (0..<n).flatMap { i in (0..<d).map { e in centers[(i % 6) * d + e] + 0.7 * Float(Gaussian.next(&rng)) } }
+        let centers = (0..<(6 * d)).map { _ in Float(rng.nextGaussian()) }
+        return (0..<n).flatMap { i in (0..<d).map { e in centers[(i % 6) * d + e] + 0.7 * Float(rng.nextGaussian()) } }
     }
 
     func testExactNeighborsMatchBruteForce() {
@@ -60,7 +60,7 @@ final class TSNETests: XCTestCase {
     func testBarnesHutWithThetaZeroIsExact() {
         var rng = SplitMix64(seed: 5)
         let n = 500
-        var y = (0..<(2 * n)).map { _ in 5 * Gaussian.next(&rng) }
+        var y = (0..<(2 * n)).map { _ in 5 * rng.nextGaussian() }
         y[2 * 7] = y[2 * 3]; y[2 * 7 + 1] = y[2 * 3 + 1]   // two copies of one point
         y.withUnsafeBufferPointer { yp in
             let tree = QuadTree(yp, n: n)
@@ -89,7 +89,7 @@ final class TSNETests: XCTestCase {
     func testInterpolatedRepulsionConvergesToDirectSums() {
         var rng = SplitMix64(seed: 9)
         let n = 1500
-        let y = (0..<(2 * n)).map { t in 8 * Gaussian.next(&rng) + (t % 4 == 0 ? 12 : 0) }
+        let y = (0..<(2 * n)).map { t in 8 * rng.nextGaussian() + (t % 4 == 0 ? 12 : 0) }
         var exactZ = 0.0, exactForces = [Double](repeating: 0, count: 2 * n)
         for i in 0..<n {
             for j in 0..<n where j != i {
@@ -118,7 +118,7 @@ final class TSNETests: XCTestCase {
         let neighbors = x.withUnsafeBufferPointer { NearestNeighbors.exact(points: $0, n: n, d: d, k: 30) }
         let p = Affinities.joint(neighbors, conditional: Affinities.conditional(neighbors, perplexity: 10).p)
         var rng = SplitMix64(seed: 7)
-        let y = (0..<(2 * n)).map { _ in 2 * Gaussian.next(&rng) }
+        let y = (0..<(2 * n)).map { _ in 2 * rng.nextGaussian() }
         var gradient = [Double](repeating: 0, count: 2 * n)
         var exact = TSNEOptions()
         exact.method = .bh

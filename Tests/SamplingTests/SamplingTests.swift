@@ -8,6 +8,14 @@ final class SamplingTests: XCTestCase {
         XCTAssertEqual(rng.next(), 0x6E78_9E6A_A1B9_65F4)
     }
 
+    /// Box–Muller values as Python computes them from the same generator (math.log, math.cos).
+    func testGaussianDraws() {
+        var rng = SplitMix64(seed: 7)
+        XCTAssertEqual(rng.nextGaussian(), 1.3649922974572282)
+        XCTAssertEqual(rng.nextGaussian(), -0.39652397525381783)
+        XCTAssertEqual(rng.nextGaussian(), 0.004498526159832091)
+    }
+
     func testFixedPermutations() {
         XCTAssertEqual(DeterministicShuffle.permutation(count: 10, seed: 42), [0, 9, 5, 8, 6, 4, 7, 2, 1, 3])
         XCTAssertEqual(DeterministicShuffle.permutation(count: 10, seed: 0), [6, 3, 2, 9, 8, 1, 4, 7, 0, 5])
