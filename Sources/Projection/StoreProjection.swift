@@ -61,12 +61,21 @@ public enum StoreProjector {
         guard chosen.count >= 4 else {
             throw ProjectionError("\(chosen.count) \(options.field) vectors of \(options.model) in the store; t-SNE needs at least 4")
         }
-        var points = [Float](repeating: 0, count: chosen.count * d)
-        let hasher = SHA256Hasher()
-        for (row, index) in chosen.enumerated() {
-            for j in 0..<d { points[row * d + j] = vectors[index * d + j] }
-            withUnsafeBytes(of: ids[index].littleEndian) { hasher.update($0) }
+        // Without a sample every vector is chosen, in order: project them where they are
+        // (a second copy of 200K × 384 floats would be 300 MB).
+        let points: [Float]
+        if chosen.count == ids.count {
+            points = vectors
+        } else {
+            var picked = [Float](repeating: 0, count: chosen.count * d)
+            for (row, index) in chosen.enumerated() {
+                for j in 0..<d { picked[row * d + j] = vectors[index * d + j] }
+            }
+            points = picked
         }
+        vectors = []
+        let hasher = SHA256Hasher()
+        for index in chosen { withUnsafeBytes(of: ids[index].littleEndian) { hasher.update($0) } }
         points.withUnsafeBytes { hasher.update($0) }
         let inputSHA256 = hasher.finalizeHex()
         let settings = options.settingsJSON
