@@ -83,8 +83,10 @@ demo: build models
 	$(HERD) export $(DEMO)/export --shard-rows 2000 --val-fraction 0.05 --seed 1 && \
 	$(HERD) embed --sample 500 --per-subset --seed 1 && \
 	$(HERD) project && \
+	$(HERD) audit sample --per-subset 20 --seed 1 && \
 	$(HERD) report $(DEMO)/report
 	@echo "demo: store $(DEMO)/herd.db, shards and dataset card in $(DEMO)/export/, report in $(DEMO)/report/index.html"
+	@echo "demo: rate the audit sample in your browser with: $(HERD) audit serve --store $(DEMO)/herd.db"
 
 bench: build
 	swift build -c release --product herd-bench

@@ -11,6 +11,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // The rating app's HTTP server: small, no SwiftNIO, builds in seconds.
+        .package(url: "https://github.com/swhitty/FlyingFox.git", from: "0.27.1"),
     ],
     targets: [
         // System libraries.
@@ -47,7 +49,9 @@ let package = Package(
         .target(name: "Project", dependencies: ["Store"]),
         .target(name: "Linalg", dependencies: ["COpenBLAS"]),
         .target(name: "ReportPage"),
-        .target(name: "Report", dependencies: ["FastJSON", "Generate", "ReportPage", "Stats", "Store"]),
+        .target(name: "Audit", dependencies: ["FastJSON", "Generate", "Sampling", "Store"]),
+        .target(name: "AuditApp", dependencies: ["FastJSON", "Store", .product(name: "FlyingFox", package: "FlyingFox")]),
+        .target(name: "Report", dependencies: ["Audit", "FastJSON", "Generate", "ReportPage", "Stats", "Store"]),
         // Numeric modules are optimised in debug builds too, so the reference tests run in seconds.
         .target(name: "Projection", dependencies: ["CFFTW", "Checksums", "COpenBLAS", "Sampling", "Store"],
                 swiftSettings: [.unsafeFlags(["-O"])]),
@@ -57,6 +61,7 @@ let package = Package(
         // Programs.
         .executableTarget(name: "herd", dependencies: [
             "Store", "Project", "Ingest", "Stats", "Export", "Topics", "Dedup", "Generate", "Progress", "Config", "Teacher", "Embed", "Projection", "Report",
+            "Audit", "AuditApp",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "herd-bench", dependencies: ["Sampling"]),
@@ -88,7 +93,10 @@ let package = Package(
                     exclude: ["make_tsne_reference.py", "tsne_reference.json", "tsne_reference_input.npy", "tsne_reference_output.npy"]),
         // ReportPageTests render pages in headless Chromium (`make test` installs Debian's chromium).
         .testTarget(name: "ReportPageTests", dependencies: ["ReportPage", "CZlib"]),
-        .testTarget(name: "ReportTests", dependencies: ["Report", "FastJSON", "Store"]),
+        .testTarget(name: "ReportTests", dependencies: ["Report", "Audit", "FastJSON", "Store"]),
+        .testTarget(name: "AuditTests", dependencies: ["Audit", "Generate", "Store"]),
+        // AuditAppTests talk to the app over real HTTP and drive its page in headless Chromium.
+        .testTarget(name: "AuditAppTests", dependencies: ["AuditApp", "Audit", "FastJSON", "Store"], exclude: ["drive_rating_page.py"]),
         .testTarget(name: "EndToEndTests", dependencies: ["Checksums"]),
     ]
 )

@@ -216,3 +216,64 @@ CREATE TABLE projection_points (
     PRIMARY KEY (projection_id, instruction_id)
 ) WITHOUT ROWID;
 PRAGMA user_version = 7;
+
+-- Migration 8: quality audit: judge requests, sampled pairs and ratings
+-- Judge requests (stage 'judge') join the teacher queue. SQLite cannot change a CHECK
+-- constraint, so the table is rebuilt: the same columns in the same order, rows and ids.
+CREATE TABLE teacher_requests_v8 (
+    id                INTEGER PRIMARY KEY,
+    key               TEXT    NOT NULL UNIQUE,
+    stage             TEXT    NOT NULL CHECK (stage IN ('instructions', 'responses', 'judge')),
+    subset            TEXT    NOT NULL,
+    prompt_number     INTEGER,
+    instruction_id    INTEGER REFERENCES instructions(id), -- responses and judge: the instruction
+    endpoint          TEXT    NOT NULL,
+    model             TEXT    NOT NULL,
+    body              TEXT    NOT NULL,
+    status            TEXT    NOT NULL CHECK (status = 'pending' OR status = 'in_flight' OR status = 'done'
+                                              OR status = 'failed'),
+    attempts          INTEGER NOT NULL DEFAULT 0,
+    reply             TEXT,
+    content           TEXT,
+    finish_reason     TEXT,
+    prompt_tokens     INTEGER,
+    completion_tokens INTEGER,
+    error             TEXT,
+    batch_file        TEXT,
+    cost_usd          REAL,
+    results           INTEGER
+);
+INSERT INTO teacher_requests_v8 SELECT id, key, stage, subset, prompt_number, instruction_id, endpoint, model, body,
+    status, attempts, reply, content, finish_reason, prompt_tokens, completion_tokens, error, batch_file, cost_usd, results
+    FROM teacher_requests;
+DROP TABLE teacher_requests;
+ALTER TABLE teacher_requests_v8 RENAME TO teacher_requests;
+CREATE INDEX teacher_requests_by_status ON teacher_requests(status, id);
+CREATE INDEX teacher_requests_to_take ON teacher_requests(stage, subset, id) WHERE results IS NULL;
+
+-- The pairs drawn for rating (`herd audit sample`): per_subset pairs of each corpus subset
+-- with a response, by a keyed hash of the seed; shown to reviewers in position order.
+CREATE TABLE audit_sample (
+    id         INTEGER PRIMARY KEY CHECK (id = 1),
+    seed       INTEGER NOT NULL,
+    per_subset INTEGER NOT NULL
+);
+CREATE TABLE audit_pairs (
+    position       INTEGER PRIMARY KEY,
+    instruction_id INTEGER NOT NULL UNIQUE REFERENCES instructions(id)
+);
+
+-- A grade of one pair by one rater: a person (kind 'human', rater the reviewer's name) or
+-- a judge model (kind 'judge', rater the model, request_id its teacher request; grade NULL
+-- when its reply named no grade). A: valid and acceptable; B: minor errors; C: significant
+-- errors; D: invalid.
+CREATE TABLE ratings (
+    instruction_id INTEGER NOT NULL REFERENCES instructions(id),
+    kind           TEXT    NOT NULL CHECK (kind IN ('human', 'judge')),
+    rater          TEXT    NOT NULL,
+    grade          TEXT    CHECK (grade IN ('A', 'B', 'C', 'D')),
+    note           TEXT    NOT NULL DEFAULT '',
+    request_id     INTEGER REFERENCES teacher_requests(id),
+    PRIMARY KEY (instruction_id, kind, rater)
+) WITHOUT ROWID;
+PRAGMA user_version = 8;

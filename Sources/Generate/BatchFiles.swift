@@ -136,6 +136,8 @@ public enum BatchFiles {
                         attempts: 1,
                         costUSD: prices.cost(model: request.model, promptTokens: usage.0, completionTokens: usage.1, factor: priceFactor))
                     report.answered += 1
+                    // Judge replies become ratings when `herd audit judge` takes them.
+                    if request.stage == "judge" { continue }
                     if request.stage == "responses", let instruction = request.instructionID {
                         try store.addResponse(instructionID: instruction, model: request.model, requestID: request.id,
                                               response: content, finishReason: finish)

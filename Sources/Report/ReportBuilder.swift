@@ -1,3 +1,4 @@
+import Audit
 import FastJSON
 import Foundation
 import Generate
@@ -50,6 +51,8 @@ public enum ReportBuilder {
         sections.append(("lengths", try lengths(store)))
         if let dedup = try dedup(store) { sections.append(("dedup", dedup)) }
         if let topics = try topics(store) { sections.append(("topics", topics)) }
+        let ratings = try RatingSummary.compute(store: store)
+        if !ratings.subsets.isEmpty { sections.append(("ratings", ratings.jsonValue)) }
         return Gathered(value: .object(sections), title: title, projectionPoints: points)
     }
 

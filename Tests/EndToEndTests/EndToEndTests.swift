@@ -366,3 +366,75 @@ final class EndToEndTests: XCTestCase {
         XCTAssertTrue(r.stdout.contains(#""uri":"\#(url)""#), r.stdout)
     }
 }
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+extension EndToEndTests {
+    /// `herd audit`: draw a sample, rate through the running app (killed with SIGKILL right after,
+    /// the rating is already in the store), export, import into a second store, status.
+    func testAuditSampleServeExportImport() throws {
+        let fixturePath = fixture("alpaca/alpaca_data_first200.json")
+        for store in ["a/herd.db", "b/herd.db"] {
+            XCTAssertEqual(try herd(["init", String(store.prefix(1))]).status, 0)
+            XCTAssertEqual(try herd(["ingest", fixturePath, "--store", store]).status, 0)
+            let sample = try herd(["audit", "sample", "--per-subset", "5", "--seed", "3", "--json", "--store", store])
+            XCTAssertEqual(sample.status, 0, sample.stderr)
+            XCTAssertTrue(sample.stdout.contains(#""pairs":5,"dropped_ratings":0"#), sample.stdout)
+        }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: herdPath)
+        p.arguments = ["audit", "serve", "--port", "0", "--rater", "ann", "--store", "a/herd.db"]
+        p.currentDirectoryURL = URL(fileURLWithPath: dir)
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        defer { if p.isRunning { kill(p.processIdentifier, SIGKILL); p.waitUntilExit() } }
+        var line = Data()
+        while true {
+            let byte = out.fileHandleForReading.readData(ofLength: 1)
+            if byte.isEmpty || byte == Data([0x0A]) { break }
+            line.append(byte)
+        }
+        let banner = String(decoding: line, as: UTF8.self)
+        guard let start = banner.range(of: "http://127.0.0.1:"), let end = banner[start.upperBound...].firstIndex(of: "/") else {
+            return XCTFail("no address in \(banner.debugDescription)")
+        }
+        let base = String(banner[start.lowerBound..<end])
+        var request = URLRequest(url: URL(string: base + "/api/ratings/2")!)
+        request.httpMethod = "PUT"
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        request.httpBody = Data(#"{"grade":"C","note":"wrong year, \"1492\""}"#.utf8)
+        let done = DispatchSemaphore(value: 0)
+        var status = 0
+        URLSession.shared.dataTask(with: request) { _, response, _ in
+            status = (response as? HTTPURLResponse)?.statusCode ?? -1
+            done.signal()
+        }.resume()
+        done.wait()
+        XCTAssertEqual(status, 200)
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+
+        let csv = try herd(["audit", "export", "--store", "a/herd.db"])
+        XCTAssertEqual(csv.status, 0, csv.stderr)
+        let lines = csv.stdout.components(separatedBy: "\r\n")
+        XCTAssertEqual(lines.first, "position,instruction_id,subset,kind,rater,grade,note")
+        XCTAssertTrue(lines[1].hasPrefix("2,") && lines[1].hasSuffix(",alpaca,human,ann,C,\"wrong year, \"\"1492\"\"\""), lines[1])
+        try Data(csv.stdout.utf8).write(to: URL(fileURLWithPath: "\(dir!)/ratings.csv"))
+        let imported = try herd(["audit", "import", "ratings.csv", "--store", "b/herd.db", "--json"])
+        XCTAssertEqual(imported.stdout, #"{"rows":1,"added":1,"changed":0,"unchanged":0,"skipped":0,"skip_reasons":[]}"# + "\n")
+        XCTAssertEqual(try herd(["audit", "export", "--store", "b/herd.db"]).stdout, csv.stdout)
+
+        let status2 = try herd(["audit", "status", "--json", "--store", "b/herd.db"])
+        XCTAssertEqual(status2.stdout, #"{"sample":{"seed":3,"per_subset":5,"pairs":5},"ratings":{"subsets":[{"subset":"alpaca","pairs":5,"#
+                       + #""human":{"A":0,"B":0,"C":1,"D":0},"judge":{"A":0,"B":0,"C":0,"D":0},"judge_unparsable":0,"both":0,"agreement":null}]}}"# + "\n")
+        let bad = try herd(["audit", "import", fixturePath, "--store", "b/herd.db"])
+        XCTAssertEqual(bad.status, 1)
+        XCTAssertTrue(bad.stderr.hasPrefix("herd: error: \(fixturePath):1: no instruction_id column"), bad.stderr)
+        let judgeless = try herd(["audit", "judge", "--store", "b/herd.db", "--teacher", "m", "--model", "n"])
+        XCTAssertNotEqual(judgeless.status, 0)
+        XCTAssertTrue(judgeless.stderr.contains("--teacher and --model name the same thing"), judgeless.stderr)
+    }
+}

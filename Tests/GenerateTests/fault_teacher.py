@@ -37,7 +37,9 @@ number of earlier chat requests (any outcome) with that key. In order:
      P = max(1, len(body)//4), C = max(1, len(CONTENT in UTF-8)//4). If the last message's content
      contains `<example>`: N (--examples, default 3) lines joined by "\\n",
      `<example>Instruction {key[:8]} number {i}: explain topic {i}.</example>`, i = 1..N;
-     otherwise `Answer {key[:12]}: ` + the first 40 characters of the last message's content.
+     if the body contains `Grade: A` (a judge's rubric): with u = int(key[8:10], 16), `Grade: X\nReason
+     {key[:8]}.` with X = "ABCD"[u % 4], or, when u % 8 == 7, `I would rather not grade this one
+     ({key[:8]}).`; otherwise `Answer {key[:12]}: ` + the first 40 characters of the last message's content.
 
 --delay-ms MS   every chat answer (errors and faults included) waits MS before it is sent.
 --canned        no JSON parsing and, without --faults/--log, no hashing: every authorised chat POST
@@ -100,6 +102,14 @@ def head(status, length, conn, ctype=JSON_TYPE, extra=b""):
 
 def response(status, body, conn, ctype=JSON_TYPE, extra=b""):
     return head(status, len(body), conn, ctype, extra) + body
+
+
+def judge_reply(key):
+    """A judge's answer, from the key: u = int(key[8:10], 16); u % 8 == 7 gives no grade."""
+    u = int(key[8:10], 16)
+    if u % 8 == 7:
+        return "I would rather not grade this one (%s)." % key[:8]
+    return "Grade: %s\nReason %s." % ("ABCD"[u % 4], key[:8])
 
 
 def reply_body(key, model, content, finish, prompt_len):
@@ -389,6 +399,8 @@ class Connection(asyncio.Protocol):
             instruction = "<example>" in text
             if instruction:
                 content = examples(key[:8], srv.examples, False)
+            elif b"Grade: A" in body:
+                content = judge_reply(key)
             else:
                 content = "Answer %s: %s" % (key[:12], text[:40])
             normal = reply_body(key, model, content, "stop", len(body))

@@ -1,5 +1,6 @@
 import FastJSON
 import Foundation
+import Audit
 @testable import Report
 import Store
 import XCTest
@@ -72,5 +73,34 @@ final class ReportBuilderTests: XCTestCase {
         let page = try String(contentsOfFile: summary.html, encoding: .utf8)
         XCTAssertTrue(page.contains("<script type=\"application/json\" id=\"report-data\">"))
         XCTAssertTrue(page.contains("\"generated_by\":\"herd-test\""))
+    }
+}
+
+extension ReportBuilderTests {
+    func testRatingsSection() throws {
+        let store = try Store.create(at: "\(dir!)/herd.db")
+        let w = try SourceWriter(store: store, uri: "t", sha256: String(repeating: "a", count: 64), bytes: 0, format: "test")
+        for k in 0..<8 {
+            _ = try w.add(NewInstruction(subset: k < 4 ? "alpaca" : "original_p3", member: nil, line: Int64(k + 1), record: Int64(k + 1),
+                                         byteOffset: 0, task: nil, instruction: "i\(k)", input: "", output: "o\(k)", meta: nil,
+                                         normHash: Int64(k)), duplicateOf: nil)
+        }
+        _ = try w.commit(filtered: 0, format: "test")
+        try AuditSampler.draw(store: store, perSubset: 3, seed: 0)
+        let places = try store.auditPlaces()
+        let alpaca = places.filter { $0.subset == "alpaca" }.map(\.instructionID)
+        let p3 = places.filter { $0.subset == "original_p3" }.map(\.instructionID)
+        for (id, human, judge) in [(alpaca[0], "A", "A"), (alpaca[1], "B", "A"), (alpaca[2], "A", nil)] {
+            try store.setRating(Rating(instructionID: id, kind: .human, rater: "ann", grade: human))
+            try store.setRating(Rating(instructionID: id, kind: .judge, rater: "gpt", grade: judge))
+        }
+        // A second reviewer is counted, but agreement compares the first by name (ann).
+        try store.setRating(Rating(instructionID: alpaca[0], kind: .human, rater: "zed", grade: "D"))
+        try store.setRating(Rating(instructionID: p3[0], kind: .judge, rater: "gpt", grade: "C"))
+        let summary = try ReportBuilder.write(store: store, storePath: "\(dir!)/herd.db", to: "\(dir!)/out")
+        let report = try JSONParser.parse(Array(try Data(contentsOf: URL(fileURLWithPath: summary.json))))
+        XCTAssertEqual(JSONWriter.string(try XCTUnwrap(report["ratings"])), #"{"subsets":["#
+            + #"{"subset":"alpaca","pairs":3,"human":{"A":2,"B":1,"C":0,"D":1},"judge":{"A":2,"B":0,"C":0,"D":0},"judge_unparsable":1,"both":2,"agreement":0.5000},"#
+            + #"{"subset":"original_p3","pairs":3,"human":{"A":0,"B":0,"C":0,"D":0},"judge":{"A":0,"B":0,"C":1,"D":0},"judge_unparsable":0,"both":0,"agreement":null}]}"#)
     }
 }

@@ -39,6 +39,39 @@ final class StoreTests: XCTestCase {
         XCTAssertThrowsError(try Store.open(path)) { XCTAssertTrue("\($0)".contains("newer than this herd understands")) }
     }
 
+    /// Migration 8 rebuilds teacher_requests (to let stage 'judge' in): a store made at version 7
+    /// keeps every request, id and column, and the table's digest.
+    func testMigration8KeepsTeacherRequests() throws {
+        let path = dir + "/herd.db"
+        let old = try Database(path: path)
+        for m in Migrations.all where m.version <= 7 {
+            try old.execute(m.sql)
+            try old.execute("PRAGMA user_version = \(m.version)")
+        }
+        try old.execute("""
+            INSERT INTO teacher_requests (key, stage, subset, endpoint, model, body, status, attempts, content, cost_usd, results)
+            VALUES ('k1', 'instructions', 'alpaca', 'e', 'm', '{}', 'done', 2, 'c', 0.5, 3),
+                   ('k2', 'responses', 'alpaca', 'e', 'm', '{"x":1}', 'pending', 0, NULL, NULL, NULL)
+            """)
+        let columns = "SELECT group_concat(name, ',') FROM pragma_table_info('teacher_requests')"
+        let before = try old.scalarText(columns)
+        let rowsSQL = "SELECT group_concat(id || '|' || key || '|' || stage || '|' || status || '|' || attempts || '|' || "
+            + "ifnull(cost_usd, '-') || '|' || ifnull(results, '-'), ';') FROM teacher_requests"
+        let rows = try old.scalarText(rowsSQL)
+        let store = try Store.open(path)
+        XCTAssertEqual(store.schemaVersion, 8)
+        XCTAssertEqual(try store.db.scalarText(columns), before)
+        XCTAssertEqual(try store.db.scalarText(rowsSQL), rows)
+        XCTAssertEqual(rows, "1|k1|instructions|done|2|0.5|3;2|k2|responses|pending|0|-|-")
+        XCTAssertEqual(try store.db.scalarText(
+            "SELECT group_concat(name, ',') FROM (SELECT name FROM sqlite_master WHERE tbl_name = 'teacher_requests' AND type = 'index' AND sql IS NOT NULL ORDER BY name)"),
+            "teacher_requests_by_status,teacher_requests_to_take")
+        XCTAssertEqual(try store.enqueueTeacherRequests([NewTeacherRequest(key: "k3", stage: "judge", subset: "alpaca", promptNumber: nil,
+                                                                           instructionID: nil, endpoint: "e", model: "m", body: "{}")]), 1)
+        XCTAssertEqual(try store.enqueueTeacherRequests([NewTeacherRequest(key: "k4", stage: "other", subset: "alpaca", promptNumber: nil,
+                                                                           instructionID: nil, endpoint: "e", model: "m", body: "{}")]), 0)
+    }
+
     func testResolvePathPrecedence() {
         XCTAssertEqual(Store.resolvePath(explicit: "a.db", environment: ["HERD_STORE": "b.db"]), "a.db")
         XCTAssertEqual(Store.resolvePath(explicit: nil, environment: ["HERD_STORE": "b.db"]), "b.db")
