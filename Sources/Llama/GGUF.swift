@@ -256,3 +256,30 @@ public final class GGUFFile: @unchecked Sendable {
         }
     }
 }
+
+extension TokenizerVocabulary {
+    /// The tokenizer a GGUF file declares (`tokenizer.ggml.*`); only the byte-level BPE ("gpt2") model.
+    public init(gguf: GGUFFile) throws {
+        let model = try gguf.required("tokenizer.ggml.model").string
+        guard model == "gpt2" else { throw GGUFError("\(gguf.path): tokenizer.ggml.model is \(model ?? "not a string"); only gpt2 (byte-level BPE) is read") }
+        func strings(_ key: String) throws -> [String] {
+            guard let items = try gguf.required(key).array else { throw GGUFError("\(gguf.path): \(key) is not an array") }
+            return try items.map {
+                guard let s = $0.string else { throw GGUFError("\(gguf.path): \(key) holds a value that is not a string") }
+                return s
+            }
+        }
+        let tokens = try strings("tokenizer.ggml.tokens")
+        var types = [Int32](repeating: 1, count: tokens.count)
+        if let raw = gguf.metadata["tokenizer.ggml.token_type"]?.array {
+            guard raw.count == tokens.count else { throw GGUFError("\(gguf.path): \(raw.count) token types for \(tokens.count) tokens") }
+            types = raw.map { Int32($0.int ?? 1) }
+        }
+        func id(_ key: String) -> Int32? { gguf.metadata[key]?.int.map { Int32($0) } }
+        self.init(tokens: tokens, tokenTypes: types, merges: try strings("tokenizer.ggml.merges"),
+                  bosID: id("tokenizer.ggml.bos_token_id"), eosID: id("tokenizer.ggml.eos_token_id"),
+                  unknownID: id("tokenizer.ggml.unknown_token_id"), paddingID: id("tokenizer.ggml.padding_token_id"),
+                  preTokenizer: gguf.metadata["tokenizer.ggml.pre"]?.string ?? "default",
+                  addBOS: gguf.metadata["tokenizer.ggml.add_bos_token"]?.bool ?? false)
+    }
+}
