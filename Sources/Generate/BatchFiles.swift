@@ -10,6 +10,8 @@ import Store
 public struct TeacherSettings: Sendable {
     /// Base URL of an OpenAI-compatible API (requests go to `<endpoint>/v1/chat/completions`).
     public var endpoint = "https://api.openai.com"
+    /// The endpoint name requests to the built-in model are keyed under.
+    public static let localEndpoint = "local"
     /// LaMini-LM's teacher.
     public var model = "gpt-3.5-turbo"
     public var temperature = 1.0

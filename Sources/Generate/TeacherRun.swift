@@ -19,6 +19,8 @@ public struct TeacherRunOptions: Sendable {
     public var retryFailed = false
     public var alpacaFilters = false
     public var showProgress = false
+    /// Another teacher than the HTTP client of `teacher` (the built-in model).
+    public var makeTeacher: (@Sendable () throws -> ChatCompletionTeacher)?
 
     public init(filter: TeacherQueueFilter, teacher: HTTPTeacherOptions) {
         self.filter = filter; self.teacher = teacher
@@ -69,7 +71,7 @@ public enum TeacherQueueRunner {
                                      enabled: options.showProgress && isatty(STDERR_FILENO) == 1)
         var taker = f.stage == "instructions" ? try ReplyTaker(store: store, filter: f, alpacaFilters: options.alpacaFilters) : nil
         var lastTake = monotonicSeconds()
-        let teacher = HTTPTeacher(options: options.teacher)
+        let teacher: ChatCompletionTeacher = try options.makeTeacher?() ?? HTTPTeacher(options: options.teacher)
 
         store.useSmallCache()
         defer {
@@ -115,8 +117,8 @@ public enum TeacherQueueRunner {
         }
         try taker?.takeReady()
         if let taker { report.generation = taker.intake.counts }
-        report.attempts = teacher.stats.attempts
-        report.retries = teacher.stats.retries
+        report.attempts = teacher.runStats.attempts
+        report.retries = teacher.runStats.retries
         report.remaining = try store.openTeacherRequestCount(f) // pending and in flight alike
         report.stoppedByBudget = source.stoppedByBudget && report.remaining > 0
         report.totalSpentUSD = try store.teacherSpendUSD()

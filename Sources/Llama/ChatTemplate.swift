@@ -14,3 +14,26 @@ public enum ChatTemplate {
             + "<|im_start|>assistant\n"
     }
 }
+
+extension ChatTemplate {
+    /// The ChatML tokens of a conversation, ending with the assistant's turn: the markers as
+    /// their control tokens, the texts tokenized as plain text (a message cannot smuggle in a
+    /// marker). When the first turn is not a system message the default one goes first, as
+    /// SmolLM2's template does. The same ids as tokenizing `chatML(...)` with special tokens.
+    public static func tokens(turns: [(role: String, content: String)], tokenizer: BPETokenizer) -> [Int32] {
+        var turns = turns
+        if turns.first?.role != "system" { turns.insert(("system", defaultSystemMessage), at: 0) }
+        let start = tokenizer.id(of: "<|im_start|>")!, end = tokenizer.id(of: "<|im_end|>")!
+        let newline = tokenizer.encode("\n")
+        var out: [Int32] = []
+        for t in turns {
+            out.append(start)
+            out += tokenizer.encode(t.role + "\n" + t.content)
+            out.append(end)
+            out += newline
+        }
+        out.append(start)
+        out += tokenizer.encode("assistant\n")
+        return out
+    }
+}

@@ -31,8 +31,10 @@ public struct GenerationResult: Equatable, Sendable {
 /// others share its batch.
 public struct LlamaGenerator: Sendable {
     public let model: LlamaModel
-    /// Prompt rows per forward pass while reading prompts (bounds the activations' memory).
-    public var prefillRows = 1024
+    /// Prompt rows per forward pass while reading prompts (bounds the activations' memory), and
+    /// the most of one prompt read at once: 512, llama.cpp's default batch, whose pieces decide
+    /// which attention arithmetic a token gets.
+    public var prefillRows = 512
 
     public init(model: LlamaModel) { self.model = model }
 

@@ -1,3 +1,4 @@
+import CLlamaKernels
 import COpenBLAS
 import Foundation
 
@@ -40,19 +41,99 @@ public struct LlamaConfig: Equatable, Sendable {
     }
 }
 
-/// A weight matrix `[rows × columns]` (out × in), row-major, as float32.
-struct Matrix: Sendable {
+/// A weight matrix `[rows × columns]` (out × in) as the GGUF file stores it. Q4_1 and Q8_0
+/// matrices stay in their blocks (memory-mapped) and multiply as ggml does: each input row is
+/// rounded to 8-bit blocks (Q8_1 or Q8_0) and dotted block by block. Other types are dequantised
+/// to float32 and multiplied with BLAS (close to, not bit for bit, llama.cpp).
+struct Matrix: @unchecked Sendable {
     var rows: Int
     var columns: Int
-    var values: [Float]
+    var type: GGMLType
+    /// The blocks, for Q4_1 and Q8_0 (inside the mapped file, which the model keeps open).
+    var blocks: UnsafeRawPointer?
+    /// Float32 values, for the other types.
+    var values: [Float] = []
 
-    /// Y[n × rows] = X[n × columns] · Wᵀ.
-    func apply(_ x: UnsafePointer<Float>, n: Int, into y: UnsafeMutablePointer<Float>) {
-        values.withUnsafeBufferPointer { w in
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(rows), Int32(columns), 1,
-                        x, Int32(columns), w.baseAddress, Int32(columns), 0, y, Int32(rows))
+    init(file: GGUFFile, tensor t: GGUFTensor, rows: Int, columns: Int) throws {
+        self.rows = rows; self.columns = columns; type = t.type
+        if t.type == .q4_1 || t.type == .q8_0 {
+            blocks = file.bytes(of: t).baseAddress
+        } else {
+            values = try GGMLQuantization.dequantize(file.bytes(of: t), type: t.type, count: t.elementCount)
         }
     }
+
+    /// Bytes of one input row in the activation blocks this matrix multiplies with.
+    var activationRowBytes: Int {
+        switch type {
+        case .q4_1: return columns / 32 * Int(HERD_Q8_1_BYTES)
+        case .q8_0: return columns / 32 * Int(HERD_Q8_0_BYTES)
+        default: return 0
+        }
+    }
+
+    /// Rounds n input rows into this matrix's activation blocks (ggml's quantize_row_q8_1 / _q8_0).
+    func quantize(_ x: UnsafePointer<Float>, n: Int) -> [UInt8] {
+        let rowBytes = activationRowBytes
+        var out = [UInt8](repeating: 0, count: n * rowBytes)
+        out.withUnsafeMutableBytes { o in
+            for r in 0..<n {
+                if type == .q4_1 { herd_quantize_q8_1(x + r * columns, o.baseAddress! + r * rowBytes, Int64(columns)) }
+                else { herd_quantize_q8_0(x + r * columns, o.baseAddress! + r * rowBytes, Int64(columns)) }
+            }
+        }
+        return out
+    }
+
+    /// Y[n × rows] = X[n × columns] · Wᵀ, the rows of W split between the cores. `rounded` holds
+    /// X already in 8-bit blocks when another matrix of the same type rounded it (ggml rounds the
+    /// same input the same way each time); it is filled when empty.
+    func apply(_ x: UnsafePointer<Float>, n: Int, into y: UnsafeMutablePointer<Float>, rounded: inout RoundedInput?) {
+        guard let blocks else {
+            values.withUnsafeBufferPointer { w in
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(rows), Int32(columns), 1,
+                            x, Int32(columns), w.baseAddress, Int32(columns), 0, y, Int32(rows))
+            }
+            return
+        }
+        if rounded?.type != type { rounded = RoundedInput(type: type, bytes: quantize(x, n: n)) }
+        apply(quantized: rounded!.bytes, n: n, blocks: blocks, into: y)
+    }
+
+    func apply(_ x: UnsafePointer<Float>, n: Int, into y: UnsafeMutablePointer<Float>) {
+        var rounded: RoundedInput?
+        apply(x, n: n, into: y, rounded: &rounded)
+    }
+
+    private func apply(quantized q: [UInt8], n: Int, blocks: UnsafeRawPointer, into y: UnsafeMutablePointer<Float>) {
+        let parts = rows >= 64 ? Matrix.threads : 1
+        let chunk = (rows + parts - 1) / parts
+        let out = UnsafeSendable(y)
+        q.withUnsafeBytes { qp in
+            let input = UnsafeSendable(UnsafeMutableRawPointer(mutating: qp.baseAddress!))
+            DispatchQueue.concurrentPerform(iterations: parts) { part in
+                let begin = part * chunk, end = min(rows, begin + chunk)
+                if begin < end {
+                    herd_matmul_quantized(Int32(type.rawValue), blocks, Int64(begin), Int64(end), Int64(columns),
+                                          input.value, Int64(n), out.value, Int64(rows))
+                }
+            }
+        }
+    }
+
+    static let threads = max(1, ProcessInfo.processInfo.activeProcessorCount)
+}
+
+/// Input rows rounded to the activation blocks of a weight type.
+struct RoundedInput {
+    var type: GGMLType
+    var bytes: [UInt8]
+}
+
+/// A pointer handed to concurrent workers that write disjoint parts of it.
+struct UnsafeSendable<T>: @unchecked Sendable {
+    var value: T
+    init(_ value: T) { self.value = value }
 }
 
 /// One transformer block's weights.
@@ -71,11 +152,18 @@ struct LlamaBlock: Sendable {
 /// A Llama model (Llama 2/3, SmolLM2, TinyLlama…) loaded from GGUF: token embeddings, RMSNorm,
 /// rotary positions (GGML's "normal" mode: adjacent pairs, as the GGUF converter permuted Q and K
 /// for), grouped-query attention over a KV cache, a SwiGLU MLP, and an output head (tied to the
-/// embeddings when the file has no `output.weight`). Weights are dequantised exactly to float32 at
-/// load and multiplied with BLAS.
+/// embeddings when the file has no `output.weight`).
+///
+/// The arithmetic is ggml's (CLlamaKernels): quantised weights multiply 8-bit-rounded
+/// activations block by block, keys and values are cached as fp16, attention scores and
+/// weights are fp16 dot products, and exp is ggml's. So the logits are llama.cpp's, and greedy
+/// decoding follows llama.cpp token for token; each row's values do not depend on which other
+/// rows share its batch.
 public final class LlamaModel: @unchecked Sendable {
     public let config: LlamaConfig
-    let embeddings: Matrix          // [vocab × d]
+    /// The file the quantised weights are mapped from.
+    let file: GGUFFile
+    let embeddings: GGUFTensor      // [vocab × d], rows dequantised on lookup
     let blocks: [LlamaBlock]
     let outputNorm: [Float]
     let outputHead: Matrix          // [vocab × d], the embeddings when tied
@@ -86,20 +174,20 @@ public final class LlamaModel: @unchecked Sendable {
     public init(gguf: GGUFFile) throws {
         let c = try LlamaConfig(gguf: gguf)
         config = c
+        file = gguf
+        func tensor(_ name: String, _ shape: [Int]) throws -> GGUFTensor {
+            guard let t = gguf.tensor(name) else { throw GGUFError("\(gguf.path): no tensor \(name)") }
+            guard t.shape == shape else { throw GGUFError("\(gguf.path): tensor \(name) has shape \(t.shape); expected \(shape)") }
+            guard t.type.isReadable else { throw GGUFError("\(gguf.path): tensor \(name) is \(t.type); F32, F16, Q8_0, Q4_0 and Q4_1 are supported") }
+            return t
+        }
         func matrix(_ name: String, rows: Int, columns: Int) throws -> Matrix {
-            guard let t = gguf.tensor(name) else { throw GGUFError("\(gguf.path): no tensor \(name)") }
-            guard t.shape == [columns, rows] else {
-                throw GGUFError("\(gguf.path): tensor \(name) has shape \(t.shape); expected [\(columns), \(rows)]")
-            }
-            return Matrix(rows: rows, columns: columns, values: try gguf.floats(name))
+            try Matrix(file: gguf, tensor: try tensor(name, [columns, rows]), rows: rows, columns: columns)
         }
-        func vector(_ name: String, _ n: Int) throws -> [Float] {
-            guard let t = gguf.tensor(name) else { throw GGUFError("\(gguf.path): no tensor \(name)") }
-            guard t.shape == [n] else { throw GGUFError("\(gguf.path): tensor \(name) has shape \(t.shape); expected [\(n)]") }
-            return try gguf.floats(name)
-        }
+        func vector(_ name: String, _ n: Int) throws -> [Float] { try gguf.floats(try tensor(name, [n]).name) }
         let d = c.dimension, kv = c.kvDimension, ff = c.feedForward
-        embeddings = try matrix("token_embd.weight", rows: c.vocabulary, columns: d)
+        guard d % 32 == 0, ff % 32 == 0 else { throw GGUFError("\(gguf.path): widths \(d) and \(ff) must be multiples of 32") }
+        embeddings = try tensor("token_embd.weight", [d, c.vocabulary])
         var blocks: [LlamaBlock] = []
         for l in 0..<c.layers {
             let p = "blk.\(l)."
@@ -116,14 +204,16 @@ public final class LlamaModel: @unchecked Sendable {
         }
         self.blocks = blocks
         outputNorm = try vector("output_norm.weight", d)
-        outputHead = gguf.tensor("output.weight") != nil ? try matrix("output.weight", rows: c.vocabulary, columns: d) : embeddings
-        // θ_i = base^(−2i/headDim); angles in double, then rounded, as GGML computes them in float.
+        outputHead = gguf.tensor("output.weight") != nil
+            ? try matrix("output.weight", rows: c.vocabulary, columns: d)
+            : try matrix("token_embd.weight", rows: c.vocabulary, columns: d)
+        // As ggml_rope_cache_init: θ = position, multiplied by base^(−2/headDim) pair after pair, in float.
         let half = c.headDimension / 2
         var cosTable = [Float](repeating: 0, count: c.contextLength * half)
         var sinTable = cosTable
+        let scale = powf(c.ropeBase, -2 / Float(c.headDimension))
         for pos in 0..<c.contextLength {
             var theta = Float(pos)
-            let scale = powf(c.ropeBase, -2 / Float(c.headDimension))
             for i in 0..<half {
                 cosTable[pos * half + i] = cosf(theta)
                 sinTable[pos * half + i] = sinf(theta)
@@ -135,23 +225,49 @@ public final class LlamaModel: @unchecked Sendable {
     }
 }
 
-/// One sequence's keys and values for every layer, [layer][position × kvDimension].
+/// One sequence's keys and values for every layer, as fp16 (as llama.cpp caches them): keys
+/// [position × kvDimension], values transposed [kvDimension × stride] so a head's weighted sum
+/// runs along positions. The stride is a multiple of 32 and unused entries stay 0, as in the
+/// padded cache view ggml computes over; the cache grows as tokens arrive, up to `capacity`.
 public final class KVCache: @unchecked Sendable {
     public let capacity: Int
     public private(set) var length = 0
-    var keys: [[Float]]
-    var values: [[Float]]
+    let kvDimension: Int
+    private(set) var stride: Int
+    var keys: [[UInt16]]
+    var values: [[UInt16]]
 
     public init(config: LlamaConfig, capacity: Int) {
         self.capacity = min(capacity, config.contextLength)
-        keys = Array(repeating: [Float](repeating: 0, count: self.capacity * config.kvDimension), count: config.layers)
+        kvDimension = config.kvDimension
+        stride = 0
+        keys = Array(repeating: [], count: config.layers)
         values = keys
     }
 
-    func advance(by n: Int) { length += n }
+    /// Room for `n` positions (rounded up to 32, at least doubling, so growing is amortised).
+    func reserve(_ n: Int) {
+        guard n > stride else { return }
+        let newStride = max((n + 31) / 32 * 32, min(stride * 2, (capacity + 31) / 32 * 32))
+        for l in keys.indices {
+            keys[l] += [UInt16](repeating: 0, count: (newStride - stride) * kvDimension)
+            var grown = [UInt16](repeating: 0, count: newStride * kvDimension)
+            for j in 0..<kvDimension where stride > 0 {
+                for t in 0..<stride { grown[j * newStride + t] = values[l][j * stride + t] }
+            }
+            values[l] = grown
+        }
+        stride = newStride
+    }
 
-    /// Forgets everything (the buffers are kept).
-    public func reset() { length = 0 }
+    func advance(to n: Int) { length = n }
+
+    /// Forgets everything.
+    public func reset() {
+        length = 0
+        stride = 0
+        for l in keys.indices { keys[l] = []; values[l] = [] }
+    }
 }
 
 public struct LlamaError: Error, CustomStringConvertible {
@@ -181,10 +297,20 @@ extension LlamaModel {
             }
             guard tokens[r] >= 0, Int(tokens[r]) < c.vocabulary else { throw LlamaError("token id \(tokens[r]) is outside the vocabulary (\(c.vocabulary))") }
         }
+        for (s, cache) in caches.enumerated() { cache.reserve(next[s]) }
+        // ggml multiplies attention with tinyBLAS when a sequence brings two or more tokens at
+        // once (a prompt), with its plain dot product for one (a decoding step); the sums differ
+        // in their order, so follow it per sequence.
+        var rowsOf = [Int](repeating: 0, count: caches.count)
+        for s in sequence { rowsOf[s] += 1 }
 
         var x = [Float](repeating: 0, count: n * d)          // [n × d] the residual stream
-        embeddings.values.withUnsafeBufferPointer { e in
-            for r in 0..<n { for j in 0..<d { x[r * d + j] = e[Int(tokens[r]) * d + j] } }
+        let rowBytes = embeddings.byteCount / c.vocabulary
+        let table = file.bytes(of: embeddings)
+        for r in 0..<n {
+            let row = try GGMLQuantization.dequantize(UnsafeRawBufferPointer(rebasing: table[(Int(tokens[r]) * rowBytes)..<((Int(tokens[r]) + 1) * rowBytes)]),
+                                                      type: embeddings.type, count: d)
+            x.replaceSubrange((r * d)..<((r + 1) * d), with: row)
         }
         var h = [Float](repeating: 0, count: n * d)          // [n × d] normed input of a sublayer
         var q = [Float](repeating: 0, count: n * d)          // [n × d]
@@ -200,45 +326,53 @@ extension LlamaModel {
         for (l, block) in blocks.enumerated() {
             rmsNorm(x, weight: block.attentionNorm, rows: n, into: &h)
             h.withUnsafeBufferPointer { hp in
-                q.withUnsafeMutableBufferPointer { block.query.apply(hp.baseAddress!, n: n, into: $0.baseAddress!) }
-                k.withUnsafeMutableBufferPointer { block.key.apply(hp.baseAddress!, n: n, into: $0.baseAddress!) }
-                v.withUnsafeMutableBufferPointer { block.value.apply(hp.baseAddress!, n: n, into: $0.baseAddress!) }
+                // Q, K and V share one rounding of h (ggml rounds it once per matmul, the same way).
+                var rounded: RoundedInput?
+                q.withUnsafeMutableBufferPointer { block.query.apply(hp.baseAddress!, n: n, into: $0.baseAddress!, rounded: &rounded) }
+                k.withUnsafeMutableBufferPointer { block.key.apply(hp.baseAddress!, n: n, into: $0.baseAddress!, rounded: &rounded) }
+                v.withUnsafeMutableBufferPointer { block.value.apply(hp.baseAddress!, n: n, into: $0.baseAddress!, rounded: &rounded) }
             }
             for r in 0..<n {
                 rope(&q, offset: r * d, heads: c.heads, position: positions[r])
                 rope(&k, offset: r * kv, heads: c.kvHeads, position: positions[r])
                 let cache = caches[sequence[r]]
-                let at = positions[r] * kv
-                for j in 0..<kv {
-                    cache.keys[l][at + j] = k[r * kv + j]
-                    cache.values[l][at + j] = v[r * kv + j]
+                let p = positions[r]
+                k.withUnsafeBufferPointer { kp in
+                    cache.keys[l].withUnsafeMutableBufferPointer { herd_fp32_to_fp16(kp.baseAddress! + r * kv, $0.baseAddress! + p * kv, Int64(kv)) }
                 }
+                var half = [UInt16](repeating: 0, count: kv)
+                v.withUnsafeBufferPointer { vp in herd_fp32_to_fp16(vp.baseAddress! + r * kv, &half, Int64(kv)) }
+                for j in 0..<kv { cache.values[l][j * cache.stride + p] = half[j] }
             }
-            // Attention: every row and head attends to its sequence's positions 0...position.
+            // Attention: every row and head attends to its sequence's positions 0...position, over
+            // the cache padded to 32 with masked (zero-weight) entries, as ggml's padded view.
             q.withUnsafeBufferPointer { qp in
                 attended.withUnsafeMutableBufferPointer { out in
-                    let qBase = qp.baseAddress!, oBase = out.baseAddress!
+                    let qBase = UnsafeSendable(qp.baseAddress!), oBase = UnsafeSendable(out.baseAddress!)
                     DispatchQueue.concurrentPerform(iterations: n * c.heads) { job in
                         let r = job / c.heads, head = job % c.heads
                         let cache = caches[sequence[r]]
                         let span = positions[r] + 1
+                        let padded = (span + 31) / 32 * 32
                         let kvHead = head / group
-                        var scores = [Float](repeating: 0, count: span)
+                        var query = [UInt16](repeating: 0, count: hd)
+                        herd_fp32_to_fp16(qBase.value + r * d + head * hd, &query, Int64(hd))
+                        var scores = [Float](repeating: -.infinity, count: padded)
+                        let dot = rowsOf[sequence[r]] > 1 ? herd_vec_dot_f16_tinyblas : herd_vec_dot_f16
                         cache.keys[l].withUnsafeBufferPointer { keys in
-                            // scores[t] = K[t, head] · q / √hd, K rows kv apart.
-                            cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(span), Int32(hd), scale,
-                                        keys.baseAddress! + kvHead * hd, Int32(kv), qBase + r * d + head * hd, 1, 0, &scores, 1)
+                            for t in 0..<span {
+                                scores[t] = dot(Int64(hd), keys.baseAddress! + t * kv + kvHead * hd, query)
+                            }
                         }
-                        var maximum = -Float.infinity
-                        for t in 0..<span { maximum = max(maximum, scores[t]) }
-                        var total: Float = 0
-                        for t in 0..<span { scores[t] = expf(scores[t] - maximum); total += scores[t] }
-                        let inverse = 1 / total
-                        for t in 0..<span { scores[t] *= inverse }
+                        var weights = [Float](repeating: 0, count: padded)
+                        herd_softmax_scaled(scores, &weights, Int64(padded), scale)
+                        var weights16 = [UInt16](repeating: 0, count: padded)
+                        herd_fp32_to_fp16(weights, &weights16, Int64(padded))
                         cache.values[l].withUnsafeBufferPointer { values in
-                            // out = Σ_t p[t] · V[t, head].
-                            cblas_sgemv(CblasRowMajor, CblasTrans, Int32(span), Int32(hd), 1,
-                                        values.baseAddress! + kvHead * hd, Int32(kv), scores, 1, 0, oBase + r * d + head * hd, 1)
+                            for j in 0..<hd {
+                                oBase.value[r * d + head * hd + j] = dot(
+                                    Int64(padded), values.baseAddress! + (kvHead * hd + j) * cache.stride, weights16)
+                            }
                         }
                     }
                 }
@@ -248,18 +382,17 @@ extension LlamaModel {
 
             rmsNorm(x, weight: block.feedForwardNorm, rows: n, into: &h)
             h.withUnsafeBufferPointer { hp in
-                gate.withUnsafeMutableBufferPointer { block.gate.apply(hp.baseAddress!, n: n, into: $0.baseAddress!) }
-                up.withUnsafeMutableBufferPointer { block.up.apply(hp.baseAddress!, n: n, into: $0.baseAddress!) }
+                var rounded: RoundedInput?
+                gate.withUnsafeMutableBufferPointer { block.gate.apply(hp.baseAddress!, n: n, into: $0.baseAddress!, rounded: &rounded) }
+                up.withUnsafeMutableBufferPointer { block.up.apply(hp.baseAddress!, n: n, into: $0.baseAddress!, rounded: &rounded) }
             }
             // SwiGLU: silu(gate) · up.
-            for i in 0..<(n * ff) {
-                let g = gate[i]
-                gate[i] = g / (1 + expf(-g)) * up[i]
-            }
-            gate.withUnsafeBufferPointer { g in projected.withUnsafeMutableBufferPointer { block.down.apply(g.baseAddress!, n: n, into: $0.baseAddress!) } }
+            var activated = [Float](repeating: 0, count: n * ff)
+            herd_swiglu(gate, up, &activated, Int64(n * ff))
+            activated.withUnsafeBufferPointer { g in projected.withUnsafeMutableBufferPointer { block.down.apply(g.baseAddress!, n: n, into: $0.baseAddress!) } }
             for i in 0..<(n * d) { x[i] += projected[i] }
         }
-        for (s, cache) in caches.enumerated() { cache.advance(by: next[s] - cache.length) }
+        for (s, cache) in caches.enumerated() { cache.advance(to: next[s]) }
 
         // The head, on the rows asked for only.
         let m = logitRows.count
@@ -273,14 +406,13 @@ extension LlamaModel {
         return logits
     }
 
-    /// y = x / √(mean(x²) + ε) · w, row by row.
+    /// y = (x / √(mean(x²) + ε)) · w row by row, as ggml_rms_norm then ggml_mul.
     func rmsNorm(_ x: [Float], weight: [Float], rows: Int, into y: inout [Float]) {
         let d = config.dimension
-        for r in 0..<rows {
-            var sum: Float = 0
-            for j in 0..<d { sum += x[r * d + j] * x[r * d + j] }
-            let inverse = 1 / (sum / Float(d) + config.normEpsilon).squareRoot()
-            for j in 0..<d { y[r * d + j] = x[r * d + j] * inverse * weight[j] }
+        x.withUnsafeBufferPointer { xp in
+            y.withUnsafeMutableBufferPointer { yp in
+                for r in 0..<rows { herd_rms_norm(xp.baseAddress! + r * d, weight, yp.baseAddress! + r * d, Int64(d), config.normEpsilon) }
+            }
         }
     }
 
@@ -292,8 +424,9 @@ extension LlamaModel {
             for i in 0..<half {
                 let cosine = ropeCos[position * half + i], sine = ropeSin[position * half + i]
                 let a = x[base + 2 * i], b = x[base + 2 * i + 1]
-                x[base + 2 * i] = a * cosine - b * sine
-                x[base + 2 * i + 1] = a * sine + b * cosine
+                // As GCC compiles ggml's rope with FMA contraction: a·cos − (b·sin) fused, and a·sin + (b·cos).
+                x[base + 2 * i] = fmaf(a, cosine, -(b * sine))
+                x[base + 2 * i + 1] = fmaf(a, sine, b * cosine)
             }
         }
     }

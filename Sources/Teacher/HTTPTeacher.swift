@@ -29,6 +29,15 @@ public protocol TeacherJobSource: AnyObject {
     func nextJob() throws -> TeacherJob?
 }
 
+/// A teacher that answers chat-completions jobs: the HTTP client, or the built-in model.
+public protocol ChatCompletionTeacher: AnyObject {
+    /// Runs until `source` has no more jobs and every job it gave has an outcome; `deliver` gets
+    /// outcomes as they come and may throw to stop.
+    func run(source: TeacherJobSource, deliver: ([(TeacherJob, TeacherOutcome)]) throws -> Void) throws
+    /// Attempts made and of those retries.
+    var runStats: HTTPTeacherStats { get }
+}
+
 public struct TeacherError: Error, CustomStringConvertible {
     public var description: String
     public init(_ description: String) { self.description = description }
@@ -57,6 +66,8 @@ public struct HTTPTeacherOptions: Sendable {
 public struct HTTPTeacherStats: Sendable {
     public var attempts = 0
     public var retries = 0
+
+    public init() {}
 }
 
 private let teacherCurlInit: CURLcode = curl_global_init(Int(CURL_GLOBAL_DEFAULT))
@@ -66,9 +77,10 @@ private let teacherCurlInit: CURLcode = curl_global_init(Int(CURL_GLOBAL_DEFAULT
 /// Requests go out under the client-side rate limits; 429, 408, 5xx, timeouts, resets and broken
 /// replies are retried with backoff (honouring `Retry-After`); other 4xx fail that request; 401,
 /// 403 and 404 stop the run, since no request would succeed.
-public final class HTTPTeacher {
+public final class HTTPTeacher: ChatCompletionTeacher {
     public let options: HTTPTeacherOptions
     public private(set) var stats = HTTPTeacherStats()
+    public var runStats: HTTPTeacherStats { stats }
 
     public init(options: HTTPTeacherOptions) {
         self.options = options

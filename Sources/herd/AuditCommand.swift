@@ -111,7 +111,7 @@ struct AuditServeCommand: ParsableCommand {
     }
 }
 
-private final class ServeOutcome: @unchecked Sendable {
+final class ServeOutcome: @unchecked Sendable {
     let done = DispatchSemaphore(value: 0)
     var error: Error?
 }
@@ -131,17 +131,10 @@ struct AuditJudgeCommand: ParsableCommand {
 
     @OptionGroup var storeOptions: StoreOptions
 
-    @Option(help: "The judge model (at --endpoint; default: herd.toml's [teacher] model).")
-    var teacher: String?
-
     @OptionGroup var flags: TeacherFlags
 
     @Flag(help: "Print the report as JSON.")
     var json = false
-
-    func validate() throws {
-        if teacher != nil, flags.model != nil { throw ValidationError("--teacher and --model name the same thing; give one") }
-    }
 
     func run() throws {
         let storePath = Store.resolvePath(explicit: storeOptions.store)
@@ -149,7 +142,6 @@ struct AuditJudgeCommand: ParsableCommand {
             let store = try Store.open(storePath)
             let config = try flags.loadConfig(storePath: storePath)
             var settings = flags.settings(config)
-            if let teacher { settings.model = teacher }
             settings.temperature = flags.temperature ?? 0
             settings.maxTokens = flags.maxTokens ?? 256
             let queued = try AuditJudge.enqueue(store: store, settings: settings)

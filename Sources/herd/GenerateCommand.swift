@@ -3,6 +3,8 @@ import Config
 import FastJSON
 import Foundation
 import Generate
+import Llama
+import LocalTeacher
 import Store
 import Teacher
 
@@ -26,7 +28,10 @@ struct TeacherFlags: ParsableArguments {
     @Option(help: "The project settings (default: herd.toml beside the store, when there is one).")
     var config: String?
 
-    @Option(help: "Base URL of the OpenAI-compatible teacher (default https://api.openai.com; part of each request's key).")
+    @Option(help: "The teacher: local (the built-in SmolLM2-135M-Instruct, run in-process; the default when neither --endpoint nor herd.toml names an endpoint) or a model name at --endpoint (as --model).")
+    var teacher: String?
+
+    @Option(help: "Base URL of an OpenAI-compatible teacher, e.g. https://api.openai.com (part of each request's key).")
     var endpoint: String?
 
     @Option(help: "The teacher model (default gpt-3.5-turbo).")
@@ -66,6 +71,8 @@ struct TeacherFlags: ParsableArguments {
     var retryFailed = false
 
     func validate() throws {
+        if teacher == "local", endpoint != nil { throw ValidationError("--teacher local runs the built-in model; it takes no --endpoint") }
+        if teacher != nil, model != nil { throw ValidationError("--teacher and --model name the same thing; give one") }
         for (name, v) in [("--max-tokens", maxTokens), ("--concurrency", concurrency), ("--max-attempts", maxAttempts)] {
             if let v, v < 1 { throw ValidationError("\(name) must be at least 1") }
         }
@@ -81,10 +88,20 @@ struct TeacherFlags: ParsableArguments {
         return try HerdConfig.load(path: path)
     }
 
+    /// The built-in model answers when asked for, or when nothing names an endpoint.
+    func isLocal(_ c: HerdConfig) -> Bool {
+        teacher == "local" || (teacher == nil && endpoint == nil && c.teacher.endpoint == nil)
+    }
+
     func settings(_ c: HerdConfig) -> TeacherSettings {
         var s = TeacherSettings()
-        s.endpoint = endpoint ?? c.teacher.endpoint ?? s.endpoint
-        s.model = model ?? c.teacher.model ?? s.model
+        if isLocal(c) {
+            s.endpoint = TeacherSettings.localEndpoint
+            s.model = BuiltInTeacher.name
+        } else {
+            s.endpoint = endpoint ?? c.teacher.endpoint ?? s.endpoint
+            s.model = teacher ?? model ?? c.teacher.model ?? s.model
+        }
         s.temperature = temperature ?? c.teacher.temperature ?? s.temperature
         s.topP = topP ?? c.teacher.topP ?? s.topP
         s.maxTokens = maxTokens ?? c.teacher.maxTokens ?? s.maxTokens
@@ -94,6 +111,18 @@ struct TeacherFlags: ParsableArguments {
     /// The run's options; the API key comes from the environment variable the config names.
     func runOptions(_ c: HerdConfig, settings: TeacherSettings, stage: String, subset: String?,
                     environment: [String: String] = ProcessInfo.processInfo.environment) throws -> TeacherRunOptions {
+        if isLocal(c) {
+            var options = TeacherRunOptions(filter: TeacherQueueFilter(stage: stage, subset: subset, endpoint: settings.storedEndpoint,
+                                                                       model: settings.model),
+                                            teacher: HTTPTeacherOptions(url: settings.endpoint, apiKey: nil))
+            options.makeTeacher = { try LocalTeacher() }
+            // Nothing is paid for the built-in model.
+            options.prices = PriceTable([settings.model: .init(promptPerMillion: 0, completionPerMillion: 0)])
+            options.budgetUSD = budget
+            options.retryFailed = retryFailed
+            options.showProgress = true
+            return options
+        }
         let keyVariable = c.teacher.apiKeyEnv ?? "OPENAI_API_KEY"
         let key = environment[keyVariable].flatMap { $0.isEmpty ? nil : $0 }
         if key == nil, settings.endpoint.hasPrefix("https://api.openai.com") {
