@@ -33,8 +33,8 @@ models-mpnet: deps
 	HERD_PY=$(PY) scripts/fetch_models.sh all-mpnet-base-v2
 
 # The Python reference stack for benchmarks (sentence-transformers on PyTorch CPU, openTSNE,
-# scikit-learn's trustworthiness), in its own venv;
-# never needed by `make test`.
+# scikit-learn's trustworthiness, llama.cpp through llama-cpp-python built from source with cmake),
+# in its own venv; never needed by `make test`.
 BENCH_VENV := .venv-bench
 BENCH_PY_PACKAGES := sentence-transformers==6.2.0 transformers==5.23.0 openTSNE==1.0.4 scikit-learn==1.9.1
 bench-deps: deps models
@@ -44,6 +44,12 @@ bench-deps: deps models
 	    || { echo "no CPU-only torch wheel here: installing torch from PyPI (pulls CUDA packages, several GB)"; \
 	         $(BENCH_VENV)/bin/pip install -q torch; }; \
 	  $(BENCH_VENV)/bin/pip install -q $(BENCH_PY_PACKAGES); }
+	@$(BENCH_VENV)/bin/python -c 'import llama_cpp' 2>/dev/null || { \
+	  for p in cmake build-essential; do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	  if [ -n "$$missing" ]; then SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	    $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; fi; \
+	  CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_BLAS=OFF" CMAKE_BUILD_PARALLEL_LEVEL=2 \
+	    $(BENCH_VENV)/bin/pip install -q --no-binary llama-cpp-python llama-cpp-python==0.3.16; }
 
 # Debian packages only the tests need: headless Chromium renders the report pages.
 TEST_DEB_PACKAGES := chromium

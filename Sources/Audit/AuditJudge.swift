@@ -18,7 +18,8 @@ public enum AuditJudge {
         if pairs.isEmpty { throw AuditError("the store has no audit sample; draw one with herd audit sample --per-subset N") }
         let requests = pairs.map { p -> NewTeacherRequest in
             let body = ChatRequest.body(settings: settings, system: JudgeRubric.systemMessage,
-                                        user: JudgeRubric.userMessage(instruction: p.instruction, input: p.input, response: p.response))
+                                        user: JudgeRubric.userMessage(instruction: p.instruction, input: p.input, response: p.response),
+                                        prefill: settings.assistantPrefill)
             return NewTeacherRequest(key: ChatRequest.key(endpoint: settings.endpoint, body: body), stage: "judge", subset: p.subset,
                                      promptNumber: nil, instructionID: p.instructionID, endpoint: settings.storedEndpoint,
                                      model: settings.model, body: body)
@@ -34,7 +35,8 @@ public enum AuditJudge {
         var report = JudgeTakeReport()
         try store.db.transaction {
             for reply in try store.judgeRepliesToRate(model: model) {
-                let parsed = JudgeRubric.parse(reply.content)
+                // A teacher that was given the start of its answer ("Grade:") answered the rest.
+                let parsed = JudgeRubric.parse(ChatRequest.assistantPrefill(body: reply.body) + reply.content)
                 try store.setRating(Rating(instructionID: reply.instructionID, kind: .judge, rater: model,
                                            grade: parsed.grade?.rawValue, note: parsed.grade == nil ? reply.content : parsed.reason,
                                            requestID: reply.requestID))

@@ -17,6 +17,10 @@ public struct TeacherSettings: Sendable {
     public var temperature = 1.0
     public var topP = 1.0
     public var maxTokens = 2048
+    /// Text the assistant's turn starts with, which the teacher continues (only teachers that
+    /// continue a final assistant message, as the built-in one does, get one): "<example>" holds
+    /// a small model to LaMini-LM's answer format.
+    public var assistantPrefill: String?
 
     public init() {}
 
@@ -28,10 +32,11 @@ public struct TeacherSettings: Sendable {
 /// Chat-completions request bodies and their queue keys.
 public enum ChatRequest {
     /// The body, compact JSON with a fixed key order: `model`, `messages`, `temperature`, `top_p`, `max_tokens`.
-    public static func body(settings: TeacherSettings, system: String?, user: String) -> String {
+    public static func body(settings: TeacherSettings, system: String?, user: String, prefill: String? = nil) -> String {
         var messages: [JSONValue] = []
         if let system { messages.append(.object([("role", .string("system")), ("content", .string(system))])) }
         messages.append(.object([("role", .string("user")), ("content", .string(user))]))
+        if let prefill { messages.append(.object([("role", .string("assistant")), ("content", .string(prefill))])) }
         return JSONWriter.string(.object([
             ("model", .string(settings.model)), ("messages", .array(messages)),
             ("temperature", .number(String(settings.temperature))), ("top_p", .number(String(settings.topP))),
@@ -47,6 +52,14 @@ public enum ChatRequest {
         if base.hasSuffix("/chat/completions") { return base }
         if base.hasSuffix("/v1") { return base + "/chat/completions" }
         return base + "/v1/chat/completions"
+    }
+
+    /// The start of the assistant's turn a body asks the teacher to continue (a final assistant
+    /// message), or "": replies are read with it in front, as the teacher's whole answer.
+    public static func assistantPrefill(body: String) -> String {
+        guard let value = try? JSONParser.parse(body), case let .array(messages)? = value["messages"],
+              let last = messages.last, last["role"]?.stringValue == "assistant" else { return "" }
+        return last["content"]?.stringValue ?? ""
     }
 
     /// The queue key: sha256 of the endpoint, a newline and the body. The same request is the same key.
@@ -146,7 +159,8 @@ public enum BatchFiles {
                         report.responses += 1
                         continue
                     }
-                    let taken = try intake.take(content: content, finishReason: finish, requestKey: key) { text, meta, hash, first in
+                    let answer = ChatRequest.assistantPrefill(body: request.body) + content
+                    let taken = try intake.take(content: answer, finishReason: finish, requestKey: key) { text, meta, hash, first in
                         record += 1
                         return try writer.add(NewInstruction(subset: request.subset, member: nil, line: Int64(line.number), record: record,
                                                              byteOffset: line.offset, task: nil, instruction: text, input: "",

@@ -75,7 +75,7 @@ public enum TeacherRequestQueue {
         while start < plan.options.prompts {
             let end = min(plan.options.prompts, start + chunk)
             let requests = (start..<end).map { k -> NewTeacherRequest in
-                let body = ChatRequest.body(settings: settings, system: nil, user: plan.prompt(k).text)
+                let body = ChatRequest.body(settings: settings, system: nil, user: plan.prompt(k).text, prefill: settings.assistantPrefill)
                 return NewTeacherRequest(key: ChatRequest.key(endpoint: settings.endpoint, body: body), stage: "instructions",
                                          subset: plan.options.subset, promptNumber: Int64(k), instructionID: nil,
                                          endpoint: settings.storedEndpoint, model: settings.model, body: body)

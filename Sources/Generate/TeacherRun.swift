@@ -211,7 +211,8 @@ struct ReplyTaker {
                 let writer = try TeacherInstructionWriter(store: store, sourceID: sourceID)
                 let filteredBefore = intake.counts.filteredTotal
                 for r in ready {
-                    let taken = try intake.take(content: r.content ?? "", finishReason: r.finishReason, requestKey: r.key) {
+                    let answer = ChatRequest.assistantPrefill(body: r.body) + (r.content ?? "")
+                    let taken = try intake.take(content: answer, finishReason: r.finishReason, requestKey: r.key) {
                         text, meta, hash, first in
                         try writer.add(subset: r.subset, instruction: text, meta: meta, normHash: hash, duplicateOf: first)
                     }

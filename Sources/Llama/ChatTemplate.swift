@@ -20,15 +20,17 @@ extension ChatTemplate {
     /// their control tokens, the texts tokenized as plain text (a message cannot smuggle in a
     /// marker). When the first turn is not a system message the default one goes first, as
     /// SmolLM2's template does. The same ids as tokenizing `chatML(...)` with special tokens.
+    /// A final assistant turn is left open: the model continues it.
     public static func tokens(turns: [(role: String, content: String)], tokenizer: BPETokenizer) -> [Int32] {
         var turns = turns
         if turns.first?.role != "system" { turns.insert(("system", defaultSystemMessage), at: 0) }
         let start = tokenizer.id(of: "<|im_start|>")!, end = tokenizer.id(of: "<|im_end|>")!
         let newline = tokenizer.encode("\n")
         var out: [Int32] = []
-        for t in turns {
+        for (i, t) in turns.enumerated() {
             out.append(start)
             out += tokenizer.encode(t.role + "\n" + t.content)
+            if i == turns.count - 1, t.role == "assistant" { return out }
             out.append(end)
             out += newline
         }

@@ -50,7 +50,8 @@ public final class LocalTeacher: ChatCompletionTeacher {
         stopTokens = Set(["<|im_end|>", "<|endoftext|>"].compactMap { tokenizer.id(of: $0) } + [tokenizer.eosID].compactMap { $0 })
     }
 
-    /// Reads a chat-completions body: `messages` (system, user and assistant turns), `temperature`
+    /// Reads a chat-completions body: `messages` (system, user and assistant turns; a final
+    /// assistant message is the start of the answer, which the model continues), `temperature`
     /// (default 1), `top_p` (default 1), `max_tokens` (default: up to the context).
     public func request(body: [UInt8]) throws -> LocalChatRequest {
         let value: JSONValue

@@ -53,6 +53,8 @@ public struct JudgeReply: Equatable, Sendable {
     public var requestID: Int64
     public var instructionID: Int64
     public var content: String
+    /// The request body (a final assistant message in it starts the answer).
+    public var body: String
 }
 
 extension Store {
@@ -167,7 +169,7 @@ extension Store {
     /// The newest answered judge request of `model` per sampled pair that has no rating from it yet.
     public func judgeRepliesToRate(model: String) throws -> [JudgeReply] {
         let s = try db.prepare("""
-            SELECT t.id, t.instruction_id, t.content FROM teacher_requests t JOIN audit_pairs a ON a.instruction_id = t.instruction_id
+            SELECT t.id, t.instruction_id, t.content, t.body FROM teacher_requests t JOIN audit_pairs a ON a.instruction_id = t.instruction_id
             WHERE t.stage = 'judge' AND t.model = ?1 AND t.status = 'done'
               AND t.id = (SELECT max(u.id) FROM teacher_requests u
                           WHERE u.stage = 'judge' AND u.model = ?1 AND u.status = 'done' AND u.instruction_id = t.instruction_id)
@@ -177,7 +179,9 @@ extension Store {
             """)
         try s.bind([.text(model)])
         var out: [JudgeReply] = []
-        while try s.step() { out.append(JudgeReply(requestID: s.int64(0), instructionID: s.int64(1), content: s.text(2) ?? "")) }
+        while try s.step() {
+            out.append(JudgeReply(requestID: s.int64(0), instructionID: s.int64(1), content: s.text(2) ?? "", body: s.text(3) ?? ""))
+        }
         return out
     }
 }

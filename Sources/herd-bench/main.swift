@@ -10,7 +10,7 @@ struct Options {
     var records = 2_580_000
     var generateOnly = false
     /// Figure groups to run: ingest, stats, export, topics (stats and export need ingest's store).
-    var only: Set<String> = ["ingest", "stats", "export", "topics", "dedup", "teacher", "embed", "tsne"]
+    var only: Set<String> = ["ingest", "stats", "export", "topics", "dedup", "teacher", "local_teacher", "embed", "tsne"]
     /// Corpus sizes for the dedup figures.
     var dedupSizes = [100_000, 1_000_000, 2_580_000]
     var categories = 2_500_000
@@ -418,6 +418,18 @@ func freshStore(_ name: String) -> String {
 }
 
 let mb = 1e6
+/// `herd generate status --json` of a store.
+func generateStatus(store: String) throws -> [String: Any] {
+    let status = Process()
+    status.executableURL = URL(fileURLWithPath: herd)
+    status.arguments = ["generate", "status", "--json", "--store", store]
+    let out = Pipe()
+    status.standardOutput = out
+    try status.run()
+    let json = try JSONSerialization.jsonObject(with: out.fileHandleForReading.readDataToEndOfFile()) as! [String: Any]
+    status.waitUntilExit()
+    return json
+}
 if options.only.contains("topics") {
     let store = freshStore("store-topics")
     let bytes = Double(fileSize(categoryDump))
@@ -470,6 +482,41 @@ if options.only.contains("dedup") {
         report("dedup_verdicts_identical_5k", same ? 1 : 0, "bool")
     }
 }
+if options.only.contains("local_teacher") {
+    // The built-in teacher answering Alpaca instructions greedily, 128 new tokens at most: one at a
+    // time (batch 1, 8 instructions) and 32 at a time (64 instructions). Tokens are the completion
+    // tokens the ledger records; the time is the whole command (model load included).
+    let rows = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "fixtures/alpaca/alpaca_data_first200.json"))) as! [Any]
+    var tokensPerSecond: [Int: Double] = [:]
+    for (batch, count) in [(1, 8), (32, 64)] {
+        let input = "\(options.dir)/local-teacher-\(count).json"
+        try JSONSerialization.data(withJSONObject: Array(rows.prefix(count))).write(to: URL(fileURLWithPath: input))
+        let store = freshStore("store-local-teacher")
+        _ = measure([herd, "ingest", "--store", store, input])
+        let run = measure([herd, "generate", "responses", "--store", store, "--subset", "alpaca", "--teacher", "local",
+                           "--max-tokens", "128", "--temperature", "0", "--batch-size", String(batch)])
+        let statusJSON = try generateStatus(store: store)
+        let tokens = (statusJSON["ledger"] as? [[String: Any]] ?? []).reduce(0.0) { $0 + (($1["completion_tokens"] as? NSNumber)?.doubleValue ?? 0) }
+        tokensPerSecond[batch] = tokens / run.seconds
+        report("local_teacher_tokens_per_s_batch\(batch)", tokens / run.seconds, "tok/s")
+        report("local_teacher_peak_memory_batch\(batch)", Double(run.peakBytes) / 1_048_576.0, "MiB")
+        try? fm.removeItem(atPath: "\(options.dir)/store-local-teacher")
+    }
+    // llama.cpp (llama-cpp-python in .venv-bench) on the same model and prompts, one at a time.
+    let python = ".venv-bench/bin/python"
+    if FileManager.default.isExecutableFile(atPath: python) {
+        let out = "\(options.dir)/llamacpp-teacher.json"
+        let run = measure([python, "scripts/bench_llamacpp.py", "fixtures/alpaca/alpaca_data_first200.json", "8", "128", out])
+        if run.seconds > 0, let data = FileManager.default.contents(atPath: out),
+           let result = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+           let rate = (result["tokens_per_s"] as? NSNumber)?.doubleValue {
+            report("llamacpp_tokens_per_s_batch1", rate, "tok/s")
+            report("llamacpp_peak_memory", (result["peak_rss_mib"] as? NSNumber)?.doubleValue ?? 0, "MiB")
+            if let b1 = tokensPerSecond[1] { report("local_teacher_batch1_vs_llamacpp", b1 / rate, "x") }
+            if let b32 = tokensPerSecond[32] { report("local_teacher_batch32_vs_llamacpp_batch1", b32 / rate, "x") }
+        }
+    }
+}
 if options.only.contains("teacher") {
     // The local fault server (Tests/GenerateTests/fault_teacher.py) answering at once, so the
     // figure is Herd's own cost per request: plan, queue, send, record, take the reply.
@@ -497,14 +544,7 @@ if options.only.contains("teacher") {
     server.terminate()
     server.waitUntilExit()
     // Two prompts that drew the same three examples are one request: count what was answered.
-    let status = Process()
-    status.executableURL = URL(fileURLWithPath: herd)
-    status.arguments = ["generate", "status", "--json", "--store", store]
-    let statusOut = Pipe()
-    status.standardOutput = statusOut
-    try status.run()
-    let statusJSON = try JSONSerialization.jsonObject(with: statusOut.fileHandleForReading.readDataToEndOfFile()) as! [String: Any]
-    status.waitUntilExit()
+    let statusJSON = try generateStatus(store: store)
     let answered = (statusJSON["done"] as? NSNumber)?.doubleValue ?? 0
     report("teacher_requests", answered, "requests")
     report("teacher_requests_per_s", answered / run.seconds, "req/s")

@@ -96,22 +96,30 @@ struct AuditServeCommand: ParsableCommand {
         let reviewer = rater
         let server = try reportingErrors { try AuditServer(store: try Store.open(Store.resolvePath(explicit: storeOptions.store)),
                                                              rater: reviewer, port: port) }
-        let outcome = ServeOutcome()
-        Task {
-            do { try await server.run() } catch { outcome.error = error }
-            outcome.done.signal()
+        try serveUntilStopped(run: { try await server.run() }, port: { try await server.waitForPort() }) { port in
+            "rating app for \(reviewer): http://127.0.0.1:\(port)/  (Ctrl-C to stop; every rating is already saved)"
         }
-        Task {
-            guard let port = try? await server.waitForPort() else { return }
-            print("rating app for \(reviewer): http://127.0.0.1:\(port)/  (Ctrl-C to stop; every rating is already saved)")
-            fflush(stdout)
-        }
-        outcome.done.wait()
-        if let error = outcome.error { _ = try reportingErrors { throw error } }
     }
 }
 
-final class ServeOutcome: @unchecked Sendable {
+/// Runs a server until it stops (Ctrl-C ends the process), printing `banner(port)` once it listens.
+func serveUntilStopped(run: @escaping @Sendable () async throws -> Void, port: @escaping @Sendable () async throws -> UInt16,
+                       banner: @escaping @Sendable (UInt16) -> String) throws {
+    let outcome = ServeOutcome()
+    Task {
+        do { try await run() } catch { outcome.error = error }
+        outcome.done.signal()
+    }
+    Task {
+        guard let port = try? await port() else { return }
+        print(banner(port))
+        fflush(stdout)
+    }
+    outcome.done.wait()
+    if let error = outcome.error { _ = try reportingErrors { throw error } }
+}
+
+private final class ServeOutcome: @unchecked Sendable {
     let done = DispatchSemaphore(value: 0)
     var error: Error?
 }
@@ -144,6 +152,8 @@ struct AuditJudgeCommand: ParsableCommand {
             var settings = flags.settings(config)
             settings.temperature = flags.temperature ?? 0
             settings.maxTokens = flags.maxTokens ?? 256
+            // The built-in model is given the start of the rubric's answer; remote judges are not.
+            settings.assistantPrefill = flags.isLocal(config) ? "Grade:" : nil
             let queued = try AuditJudge.enqueue(store: store, settings: settings)
             // Replies answered by an earlier run that stopped before recording them.
             var taken = try AuditJudge.takeReplies(store: store, model: settings.model)

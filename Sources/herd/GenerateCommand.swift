@@ -64,6 +64,9 @@ struct TeacherFlags: ParsableArguments {
     @Option(help: "Seconds before the first retry, doubled for each further one (default 1).")
     var retryBase: Double?
 
+    @Option(help: "Requests the built-in teacher generates together (default 32).")
+    var batchSize: Int?
+
     @Option(help: "Stop sending before the store's whole teacher spend could pass this many US dollars.")
     var budget: Double?
 
@@ -73,7 +76,7 @@ struct TeacherFlags: ParsableArguments {
     func validate() throws {
         if teacher == "local", endpoint != nil { throw ValidationError("--teacher local runs the built-in model; it takes no --endpoint") }
         if teacher != nil, model != nil { throw ValidationError("--teacher and --model name the same thing; give one") }
-        for (name, v) in [("--max-tokens", maxTokens), ("--concurrency", concurrency), ("--max-attempts", maxAttempts)] {
+        for (name, v) in [("--max-tokens", maxTokens), ("--concurrency", concurrency), ("--max-attempts", maxAttempts), ("--batch-size", batchSize)] {
             if let v, v < 1 { throw ValidationError("\(name) must be at least 1") }
         }
         for (name, v) in [("--rpm", rpm), ("--tpm", tpm), ("--timeout", timeout)] {
@@ -98,6 +101,7 @@ struct TeacherFlags: ParsableArguments {
         if isLocal(c) {
             s.endpoint = TeacherSettings.localEndpoint
             s.model = BuiltInTeacher.name
+            s.assistantPrefill = "<example>"
         } else {
             s.endpoint = endpoint ?? c.teacher.endpoint ?? s.endpoint
             s.model = teacher ?? model ?? c.teacher.model ?? s.model
@@ -115,7 +119,9 @@ struct TeacherFlags: ParsableArguments {
             var options = TeacherRunOptions(filter: TeacherQueueFilter(stage: stage, subset: subset, endpoint: settings.storedEndpoint,
                                                                        model: settings.model),
                                             teacher: HTTPTeacherOptions(url: settings.endpoint, apiKey: nil))
-            options.makeTeacher = { try LocalTeacher() }
+            var local = LocalTeacherOptions()
+            local.batchSize = batchSize ?? local.batchSize
+            options.makeTeacher = { [local] in try LocalTeacher(options: local) }
             // Nothing is paid for the built-in model.
             options.prices = PriceTable([settings.model: .init(promptPerMillion: 0, completionPerMillion: 0)])
             options.budgetUSD = budget

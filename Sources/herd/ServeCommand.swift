@@ -32,17 +32,8 @@ struct ServeCommand: ParsableCommand {
         options.batchSize = batchSize
         let server = try reportingErrors { try ChatServer(teacher: try LocalTeacher(options: options), port: port) }
         let name = ((options.modelPath as NSString).lastPathComponent as NSString).deletingPathExtension
-        let outcome = ServeOutcome()
-        Task {
-            do { try await server.run() } catch { outcome.error = error }
-            outcome.done.signal()
+        try serveUntilStopped(run: { try await server.run() }, port: { try await server.waitForPort() }) { port in
+            "serving \(name) on http://127.0.0.1:\(port)/v1/chat/completions  (Ctrl-C to stop)"
         }
-        Task {
-            guard let port = try? await server.waitForPort() else { return }
-            print("serving \(name) on http://127.0.0.1:\(port)/v1/chat/completions  (Ctrl-C to stop)")
-            fflush(stdout)
-        }
-        outcome.done.wait()
-        if let error = outcome.error { _ = try reportingErrors { throw error } }
     }
 }

@@ -438,3 +438,35 @@ extension EndToEndTests {
         XCTAssertTrue(judgeless.stderr.contains("--teacher and --model name the same thing"), judgeless.stderr)
     }
 }
+
+extension EndToEndTests {
+    /// With no endpoint anywhere, `herd generate` uses the built-in teacher: responses stored,
+    /// tokens in the ledger at cost 0, and a second run asks nothing again.
+    func testBuiltInTeacherAnswersOffline() throws {
+        let models = ProcessInfo.processInfo.environment["HERD_MODELS"] ?? NSHomeDirectory() + "/.cache/herd/models"
+        guard FileManager.default.fileExists(atPath: "\(models)/SmolLM2-135M-Instruct/SmolLM2-135M-Instruct.Q4_1.gguf") else {
+            throw XCTSkip("run make models")
+        }
+        XCTAssertEqual(try herd(["init", "p"]).status, 0)
+        let rows = #"[{"instruction":"Name a colour.","input":"","output":""},{"instruction":"Add 2 and 3.","input":"","output":""},"#
+            + #"{"instruction":"Translate to French","input":"good morning","output":""}]"#
+        try Data(rows.utf8).write(to: URL(fileURLWithPath: "\(dir!)/three.json"))
+        let env = ["HERD_STORE": "p/herd.db"]
+        XCTAssertEqual(try herd(["ingest", "three.json"], environment: env).status, 0)
+        let run = try herd(["generate", "responses", "--max-tokens", "24", "--temperature", "0", "--json"], environment: env)
+        XCTAssertEqual(run.status, 0, run.stderr)
+        XCTAssertTrue(run.stdout.contains(#""answered":3,"failed":0"#), run.stdout)
+        XCTAssertTrue(run.stdout.contains(#""responses":3"#), run.stdout)
+        let status = try herd(["generate", "status", "--json"], environment: env)
+        let json = try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as! [String: Any]
+        let ledger = try XCTUnwrap(json["ledger"] as? [[String: Any]])
+        XCTAssertEqual(ledger.first?["model"] as? String, "SmolLM2-135M-Instruct")
+        XCTAssertEqual((ledger.first?["cost_usd"] as? NSNumber)?.doubleValue, 0)
+        XCTAssertGreaterThan((ledger.first?["completion_tokens"] as? NSNumber)?.intValue ?? 0, 3)
+        let again = try herd(["generate", "responses", "--max-tokens", "24", "--temperature", "0", "--json"], environment: env)
+        XCTAssertTrue(again.stdout.contains(#""queued":0,"#) && again.stdout.contains(#""answered":0,"#), again.stdout)
+        let bad = try herd(["generate", "responses", "--teacher", "local", "--endpoint", "http://x"], environment: env)
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.stderr.contains("--teacher local runs the built-in model; it takes no --endpoint"), bad.stderr)
+    }
+}
