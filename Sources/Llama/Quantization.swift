@@ -5,15 +5,38 @@ public enum GGMLType: UInt32, Sendable, CustomStringConvertible {
     case iq2_XXS = 16, iq2_XS = 17, iq3_XXS = 18, iq1_S = 19, iq4_NL = 20, iq3_S = 21, iq2_S = 22, iq4_XS = 23
     case i8 = 24, i16 = 25, i32 = 26, i64 = 27, f64 = 28, iq1_M = 29, bf16 = 30
 
+    /// GGML's own name of the type (ggml_type_name).
     public var description: String {
         switch self {
         case .f32: return "F32"
         case .f16: return "F16"
         case .q4_0: return "Q4_0"
         case .q4_1: return "Q4_1"
+        case .q5_0: return "Q5_0"
+        case .q5_1: return "Q5_1"
         case .q8_0: return "Q8_0"
+        case .q8_1: return "Q8_1"
+        case .q2_K: return "Q2_K"
+        case .q3_K: return "Q3_K"
+        case .q4_K: return "Q4_K"
+        case .q5_K: return "Q5_K"
+        case .q6_K: return "Q6_K"
+        case .q8_K: return "Q8_K"
+        case .iq2_XXS: return "IQ2_XXS"
+        case .iq2_XS: return "IQ2_XS"
+        case .iq3_XXS: return "IQ3_XXS"
+        case .iq1_S: return "IQ1_S"
+        case .iq4_NL: return "IQ4_NL"
+        case .iq3_S: return "IQ3_S"
+        case .iq2_S: return "IQ2_S"
+        case .iq4_XS: return "IQ4_XS"
+        case .i8: return "I8"
+        case .i16: return "I16"
+        case .i32: return "I32"
+        case .i64: return "I64"
+        case .f64: return "F64"
+        case .iq1_M: return "IQ1_M"
         case .bf16: return "BF16"
-        default: return "GGML type \(rawValue)"
         }
     }
 

@@ -82,7 +82,7 @@ final class GGUFTests: XCTestCase {
         XCTAssertEqual(error(type), "FILE: offset \(24 + 8 + keyLength): general.architecture has value type 13; 0 to 12 expected")
         // A tensor type the dequantiser does not read is refused by name when its values are asked for.
         XCTAssertThrowsError(try GGMLQuantization.dequantize(UnsafeRawBufferPointer(start: nil, count: 0), type: .q4_K, count: 0)) {
-            XCTAssertEqual("\($0)", "tensor type GGML type 12 is not supported; F32, F16, Q8_0, Q4_0 and Q4_1 are")
+            XCTAssertEqual("\($0)", "tensor type Q4_K is not supported; F32, F16, Q8_0, Q4_0 and Q4_1 are")
         }
     }
 
