@@ -4,7 +4,7 @@ DEB_PACKAGES := libsqlite3-dev libcurl4-openssl-dev libarchive-dev libopenblas-d
 VENV := .venv
 PY := $(VENV)/bin/python
 # Reference packages the tests compare against (project-local, never needed at run time).
-PY_PACKAGES := lexicalrichness==0.5.1 jsonschema rouge-score==0.1.2
+PY_PACKAGES := lexicalrichness==0.5.1 jsonschema rouge-score==0.1.2 pyarrow==26.0.1
 HERD := .build/release/herd
 DEMO := demo
 
@@ -18,7 +18,7 @@ deps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
 	@[ -x $(PY) ] || python3 -m venv $(VENV)
-	@$(PY) -c 'import lexicalrichness, jsonschema, rouge_score' 2>/dev/null || $(VENV)/bin/pip install -q $(PY_PACKAGES)
+	@$(PY) -c 'import lexicalrichness, jsonschema, rouge_score, pyarrow' 2>/dev/null || $(VENV)/bin/pip install -q $(PY_PACKAGES)
 
 build: deps
 	swift build -c release --product herd

@@ -14,7 +14,7 @@ public enum DatasetCard {
 
     /// The YAML front matter (with its `---` lines), as the Hugging Face hub reads it.
     public static func frontMatter(manifest: ExportManifest) -> String {
-        let suffix = Compression(rawValue: manifest.compression)?.fileSuffix ?? ""
+        let suffix = shardSuffix(manifest)
         let splits = Exporter.splits.filter { (manifest.totals.rowsPerSplit[$0] ?? 0) > 0 }
         var y = "---\n"
         y += "configs:\n"
@@ -22,7 +22,7 @@ public enum DatasetCard {
         y += "  data_files:\n"
         for split in splits {
             y += "  - split: \(split)\n"
-            y += "    path: \"\(split)-*.jsonl\(suffix)\"\n"
+            y += "    path: \"\(split)-*\(suffix)\"\n"
         }
         y += "dataset_info:\n"
         y += "  features:\n"
@@ -40,16 +40,25 @@ public enum DatasetCard {
     }
 
     /// The whole card: front matter, description, `statsMarkdown` as given, the files, how to load them.
+    /// `.jsonl.gz`, `.parquet`…: what the shards' names end with.
+    static func shardSuffix(_ manifest: ExportManifest) -> String {
+        Exporter.shardSuffix(format: ShardFormat(rawValue: manifest.format) ?? .jsonl,
+                             compression: Compression(rawValue: manifest.compression) ?? .none)
+    }
+
     public static func render(manifest: ExportManifest, statsMarkdown: String) -> String {
-        let suffix = Compression(rawValue: manifest.compression)?.fileSuffix ?? ""
+        let suffix = shardSuffix(manifest)
         let totals = manifest.totals
         let splits = Exporter.splits.filter { (totals.rowsPerSplit[$0] ?? 0) > 0 }
         var s = frontMatter(manifest: manifest)
         s += "\n# Herd instruction corpus\n\n"
         s += "Instruction–response pairs exported by Herd from its corpus store: \(totals.rows) rows in "
-        s += "\(manifest.files.count) JSON Lines shard\(manifest.files.count == 1 ? "" : "s")"
-        s += manifest.compression == "none" ? "" : " (\(manifest.compression)-compressed)"
-        s += ". Each line is one JSON object with the columns of LaMini-instruction "
+        let parquet = manifest.format == ShardFormat.parquet.rawValue
+        s += "\(manifest.files.count) \(parquet ? "Parquet" : "JSON Lines") shard\(manifest.files.count == 1 ? "" : "s")"
+        s += manifest.compression == "none" ? "" : " (\(manifest.compression)-compressed\(parquet ? " pages" : ""))"
+        s += parquet
+            ? ". Every column is a UTF-8 string; the columns are those of LaMini-instruction "
+            : ". Each line is one JSON object with the columns of LaMini-instruction "
         s += "(`instruction`, `response`, `instruction_source`) followed by Herd's `response_source` and `id`:\n\n"
         s += "| Column | Meaning |\n|---|---|\n"
         for (column, note) in columnNotes { s += "| `\(column)` | \(note) |\n" }
@@ -86,13 +95,13 @@ public enum DatasetCard {
 
         s += "\n## Loading\n\n"
         s += "```python\nfrom datasets import load_dataset\n\n"
-        s += "ds = load_dataset(\"json\", data_files={\n"
-        for split in splits { s += "    \"\(split)\": \"\(split)-*.jsonl\(suffix)\",\n" }
+        s += "ds = load_dataset(\"\(parquet ? "parquet" : "json")\", data_files={\n"
+        for split in splits { s += "    \"\(split)\": \"\(split)-*\(suffix)\",\n" }
         s += "})\n```\n\n"
         s += "The paths are relative to the working directory: run this in the export's folder, or put the "
         s += "folder's path in front of them. `load_dataset(\"path/to/folder\")` reads the same files through "
         s += "the `configs` header of this card."
-        if manifest.compression == "zstd" {
+        if manifest.compression == "zstd" && !parquet {
             s += " Reading `.zst` files needs the `zstandard` package (`pip install zstandard`)."
         }
         s += "\n"

@@ -11,7 +11,7 @@ public struct ManifestFile: Codable, Equatable, Sendable {
     public var bytes: Int64
     /// SHA-256 of the file as written, lower-case hex.
     public var sha256: String
-    /// Size of the JSONL before compression.
+    /// Size of the JSONL before compression (for Parquet, the file's size: it is compressed page by page).
     public var uncompressedBytes: Int64
 
     public init(name: String, split: String, rows: Int64, bytes: Int64, sha256: String, uncompressedBytes: Int64) {
@@ -41,7 +41,7 @@ public struct ExportManifest: Codable, Equatable, Sendable {
         }
     }
 
-    /// Always "jsonl".
+    /// `ShardFormat.rawValue`: "jsonl" or "parquet".
     public var format: String
     /// `Compression.rawValue`: "gzip", "zstd" or "none".
     public var compression: String

@@ -14,6 +14,14 @@ public enum Compression: String, CaseIterable, Sendable {
     }
 }
 
+/// The shard file format.
+public enum ShardFormat: String, CaseIterable, Sendable {
+    /// JSON Lines, compressed as a whole file.
+    case jsonl
+    /// Apache Parquet: UTF-8 string columns, row groups, compressed page by page.
+    case parquet
+}
+
 /// What to export and how.
 public struct ExportOptions: Sendable {
     /// The folder the shards, `manifest.json` and `README.md` go to (created when missing).
@@ -21,6 +29,9 @@ public struct ExportOptions: Sendable {
     /// Rows per shard file (at least 1).
     public var shardRows: Int = 100_000
     public var compression: Compression = .gzip
+    public var format: ShardFormat = .jsonl
+    /// Rows per Parquet row group: about 16 MB of LaMini-sized rows, small enough to stream.
+    public var parquetRowGroupRows = 32_768
     /// Share of the shuffled rows that form the `validation` split: 0 ≤ F < 1.
     public var valFraction: Double = 0
     /// Seed of the shuffle (see `DeterministicShuffle`).

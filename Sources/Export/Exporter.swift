@@ -34,10 +34,16 @@ public enum Exporter {
     /// Uncompressed bytes gathered before they go to the compressor.
     static let chunkBytes = 1 << 20
 
-    /// `train-00000-of-00003.jsonl.gz`: 0-based index and count, five digits each.
-    public static func shardName(split: String, index: Int, count: Int, compression: Compression) -> String {
-        "\(split)-\(fiveDigits(index))-of-\(fiveDigits(count)).jsonl\(compression.fileSuffix)"
+    /// `train-00000-of-00003.jsonl.gz` (or `.parquet`, compressed inside): 0-based index and count, five digits each.
+    public static func shardName(split: String, index: Int, count: Int, compression: Compression, format: ShardFormat = .jsonl) -> String {
+        "\(split)-\(fiveDigits(index))-of-\(fiveDigits(count))" + shardSuffix(format: format, compression: compression)
     }
+
+    /// What follows the shard's number: `.jsonl` and the compression's suffix, or `.parquet`.
+    public static func shardSuffix(format: ShardFormat, compression: Compression) -> String {
+        format == .parquet ? ".parquet" : ".jsonl" + compression.fileSuffix
+    }
+
 
     private static func fiveDigits(_ n: Int) -> String {
         let s = String(n)
@@ -89,7 +95,7 @@ public enum Exporter {
                 let lower = range.lowerBound + index * options.shardRows
                 let upper = lower + min(options.shardRows, range.upperBound - lower)
                 plans.append(ShardPlan(split: split, name: shardName(split: split, index: index, count: count,
-                                                                     compression: options.compression),
+                                                                     compression: options.compression, format: options.format),
                                        range: lower..<upper))
             }
         }
@@ -112,7 +118,8 @@ public enum Exporter {
         var results: [ShardResult]
         do {
             results = try writeShards(plans, ids: ids, store: store, directory: directory,
-                                      compression: options.compression, progress: progress)
+                                      compression: options.compression, format: options.format,
+                                      rowGroupRows: options.parquetRowGroupRows, progress: progress)
         } catch {
             progress.finish()
             for plan in plans { unlink(path(directory, temporaryName(plan.name))) }
@@ -139,7 +146,7 @@ public enum Exporter {
         }
         let files = results.map(\.file)
         let manifest = ExportManifest(
-            format: "jsonl", compression: options.compression.rawValue, seed: options.seed,
+            format: options.format.rawValue, compression: options.compression.rawValue, seed: options.seed,
             valFraction: options.valFraction, shardRows: options.shardRows, columns: columns, files: files,
             totals: .init(rows: files.reduce(0) { $0 + $1.rows }, bytes: files.reduce(0) { $0 + $1.bytes },
                           uncompressedBytes: files.reduce(0) { $0 + $1.uncompressedBytes },
@@ -229,7 +236,8 @@ public enum Exporter {
     }
 
     private static func writeShards(_ plans: [ShardPlan], ids: [Int64], store: Store, directory: String,
-                                    compression: Compression, progress: ProgressMeter) throws -> [ShardResult] {
+                                    compression: Compression, format: ShardFormat, rowGroupRows: Int,
+                                    progress: ProgressMeter) throws -> [ShardResult] {
         let lock = NSLock()
         var next = 0
         var results = [ShardResult?](repeating: nil, count: plans.count)
@@ -259,10 +267,13 @@ public enum Exporter {
                     lock.unlock()
                     do {
                         let plan = plans[k]
-                        let result = try writeShard(plan, ids: UnsafeBufferPointer(rebasing: ids[plan.range]), store: store,
-                                                    connection: connection,
-                                                    path: path(directory, temporaryName(plan.name)),
-                                                    compression: compression, report: report)
+                        let shardIDs = UnsafeBufferPointer(rebasing: ids[plan.range])
+                        let shardPath = path(directory, temporaryName(plan.name))
+                        let result = format == .parquet
+                            ? try writeParquetShard(plan, ids: shardIDs, store: store, connection: connection, path: shardPath,
+                                                    compression: compression, rowGroupRows: rowGroupRows, report: report)
+                            : try writeShard(plan, ids: shardIDs, store: store, connection: connection, path: shardPath,
+                                             compression: compression, report: report)
                         lock.lock(); results[k] = result; lock.unlock()
                     } catch {
                         lock.lock(); if firstError == nil { firstError = error }; lock.unlock()
@@ -282,9 +293,10 @@ public enum Exporter {
     private static let keyID = Array(#","id":"herd-"#.utf8)
     private static let lineEnd = Array("\"}\n".utf8)
 
-    /// Reads one shard's rows (one `exportRows` call, ids ascending) and writes them in shuffled order.
-    private static func writeShard(_ plan: ShardPlan, ids: UnsafeBufferPointer<Int64>, store: Store, connection: Database,
-                                   path: String, compression: Compression, report: (Int) -> Void) throws -> ShardResult {
+    /// One shard's rows read in one `exportRows` call (ids ascending), and for each shuffled
+    /// position p the index of its row (`rows[rank[p]]`).
+    private static func shardRows(_ plan: ShardPlan, ids: UnsafeBufferPointer<Int64>, store: Store,
+                                  connection: Database) throws -> (rows: [ExportRow], sortedIDs: [Int64], rank: [Int32]) {
         let m = ids.count
         // rank[p]: where the p-th shuffled id falls in ascending order.
         var byID = (0..<m).map { (id: ids[$0], position: Int32($0)) }
@@ -292,10 +304,53 @@ public enum Exporter {
         let sortedIDs = byID.map(\.id)
         var rank = [Int32](repeating: 0, count: m)
         for (k, e) in byID.enumerated() { rank[Int(e.position)] = Int32(k) }
-        byID = []
-
         let rows = try store.exportRows(ids: sortedIDs, connection: connection)
         guard rows.count == m else { throw ExportError.storeChanged("\(m - rows.count) rows of \(plan.name) are gone") }
+        return (rows, sortedIDs, rank)
+    }
+
+    /// The same rows and columns as a JSONL shard, as one Parquet file in shuffled order.
+    private static func writeParquetShard(_ plan: ShardPlan, ids: UnsafeBufferPointer<Int64>, store: Store, connection: Database,
+                                          path: String, compression: Compression, rowGroupRows: Int,
+                                          report: (Int) -> Void) throws -> ShardResult {
+        let (rows, sortedIDs, rank) = try shardRows(plan, ids: ids, store: store, connection: connection)
+        let file = try ShardFileWriter(path: path, compression: .none)
+        let table = try ParquetStringTableWriter(columns: columns, codec: compression, rowGroupRows: rowGroupRows) {
+            try file.write($0)
+        }
+        var subsetCounts: [String: Int64] = [:]
+        var reported = 0
+        let idPrefix = Array("herd-".utf8)
+        var idBytes: [UInt8] = []
+        for p in 0..<rows.count {
+            let row = rows[Int(rank[p])]
+            guard row.id == sortedIDs[Int(rank[p])] else { throw ExportError.storeChanged("row \(sortedIDs[Int(rank[p])]) is gone") }
+            guard let output = row.output else { throw ExportError.storeChanged("row \(row.id) lost its response") }
+            table.add(column: 0, row.input.isEmpty ? row.instruction : row.instruction + ":" + row.input)
+            table.add(column: 1, output)
+            table.add(column: 2, row.subset)
+            table.add(column: 3, row.responseSource)
+            idBytes.removeAll(keepingCapacity: true)
+            idBytes += idPrefix
+            appendDecimal(row.id, to: &idBytes)
+            idBytes.withUnsafeBufferPointer { table.add(column: 4, $0) }
+            try table.endRow()
+            subsetCounts[row.subset, default: 0] += 1
+            if p + 1 - reported >= 4096 { report(p + 1 - reported); reported = p + 1 }
+        }
+        try table.finish()
+        let sha256 = try file.finish()
+        report(rows.count - reported)
+        return ShardResult(file: ManifestFile(name: plan.name, split: plan.split, rows: Int64(rows.count), bytes: file.bytesWritten,
+                                              sha256: sha256, uncompressedBytes: file.uncompressedBytes),
+                           rowsPerSubset: subsetCounts)
+    }
+
+    /// Reads one shard's rows (one `exportRows` call, ids ascending) and writes them in shuffled order.
+    private static func writeShard(_ plan: ShardPlan, ids: UnsafeBufferPointer<Int64>, store: Store, connection: Database,
+                                   path: String, compression: Compression, report: (Int) -> Void) throws -> ShardResult {
+        let (rows, sortedIDs, rank) = try shardRows(plan, ids: ids, store: store, connection: connection)
+        let m = rows.count
 
         let writer = try ShardFileWriter(path: path, compression: compression)
         var subsetCounts: [String: (escaped: [UInt8], count: Int64)] = [:]
@@ -376,10 +431,10 @@ public enum Exporter {
     /// Whether `name` is one of the file names an export writes (shards, manifest, card).
     static func isExportFileName(_ name: String) -> Bool {
         if name == manifestName || name == cardName { return true }
-        // <split>-NNNNN-of-NNNNN.jsonl[.gz|.zst]
+        // <split>-NNNNN-of-NNNNN.jsonl[.gz|.zst] or .parquet
         for split in splits where name.hasPrefix(split + "-") {
             var rest = Substring(name.dropFirst(split.count + 1))
-            for suffix in Compression.allCases.map({ ".jsonl" + $0.fileSuffix }) where rest.hasSuffix(suffix) {
+            for suffix in Compression.allCases.map({ ".jsonl" + $0.fileSuffix }) + [".parquet"] where rest.hasSuffix(suffix) {
                 rest = rest.dropLast(suffix.count)
                 let parts = rest.split(separator: "-", omittingEmptySubsequences: false)
                 return parts.count == 3 && parts[1] == "of" && parts[0].count == 5 && parts[2].count == 5

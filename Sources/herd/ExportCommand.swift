@@ -5,13 +5,15 @@ import Stats
 import Store
 
 extension Compression: ExpressibleByArgument {}
+extension ShardFormat: ExpressibleByArgument {}
 
 struct ExportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
-        abstract: "Write shuffled, sharded JSONL training data with a manifest and a dataset card.",
+        abstract: "Write shuffled, sharded JSONL or Parquet training data with a manifest and a dataset card.",
         discussion: """
-        Writes OUT/train-00000-of-000NN.jsonl.gz (and validation-… with --val-fraction), \
+        Writes OUT/train-00000-of-000NN.jsonl.gz (or .parquet with --format parquet: UTF-8 string \
+        columns, row groups of 32,768 rows, pages compressed with --compression) (and validation-… with --val-fraction), \
         OUT/manifest.json (rows, bytes, sha256 of every file) and OUT/README.md (a Hugging Face dataset card). \
         Shards appear under their final names only when complete.
         """)
@@ -24,8 +26,11 @@ struct ExportCommand: ParsableCommand {
     @Option(help: "Rows per shard.")
     var shardRows = 100_000
 
-    @Option(help: "gzip, zstd or none.")
+    @Option(help: "gzip, zstd or none (of the whole file for JSONL, of each page for Parquet).")
     var compression: Compression = .gzip
+
+    @Option(help: "jsonl or parquet.")
+    var format: ShardFormat = .jsonl
 
     @Option(help: "Fraction of rows for the validation split (0 ≤ F < 1).")
     var valFraction = 0.0
@@ -53,6 +58,7 @@ struct ExportCommand: ParsableCommand {
             var options = ExportOptions(outputDirectory: out)
             options.shardRows = shardRows
             options.compression = compression
+            options.format = format
             options.valFraction = valFraction
             options.seed = seed
             options.subsets = subsets.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }
