@@ -38,14 +38,18 @@ public struct LlamaGenerator: Sendable {
 
     public init(model: LlamaModel) { self.model = model }
 
-    public func generate(prompts: [[Int32]], seeds: [UInt64], options: GenerationOptions) throws -> [GenerationResult] {
+    /// `maxTokens`, when given, is each prompt's own limit in place of `options.maxTokens`.
+    public func generate(prompts: [[Int32]], seeds: [UInt64], options: GenerationOptions,
+                         maxTokens: [Int]? = nil) throws -> [GenerationResult] {
         precondition(prompts.count == seeds.count)
+        let limits = maxTokens ?? Array(repeating: options.maxTokens, count: prompts.count)
+        precondition(limits.count == prompts.count)
         let c = model.config
         for (i, p) in prompts.enumerated() {
             guard !p.isEmpty else { throw LlamaError("prompt \(i) is empty") }
             guard p.count < c.contextLength else { throw LlamaError("prompt \(i) has \(p.count) tokens; the model's context holds \(c.contextLength)") }
         }
-        let caches = prompts.map { KVCache(config: c, capacity: $0.count + options.maxTokens) }
+        let caches = prompts.indices.map { KVCache(config: c, capacity: prompts[$0].count + limits[$0]) }
         var rngs = seeds.map { SplitMix64(seed: $0) }
         var results = prompts.map { GenerationResult(tokens: [], finishReason: "length", promptTokens: $0.count) }
         var lastLogits = [[Float]](repeating: [], count: prompts.count)
@@ -79,7 +83,7 @@ public struct LlamaGenerator: Sendable {
                 results[i].tokens.append(token)
                 if options.stopTokens.contains(token) {
                     results[i].finishReason = "stop"
-                } else if results[i].tokens.count >= options.maxTokens || caches[i].length >= caches[i].capacity {
+                } else if results[i].tokens.count >= limits[i] || caches[i].length >= caches[i].capacity {
                     results[i].finishReason = "length"
                 } else {
                     next.append(token); still.append(i)

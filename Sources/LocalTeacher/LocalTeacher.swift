@@ -45,9 +45,14 @@ public final class LocalTeacher: ChatCompletionTeacher {
         model = try LlamaModel(gguf: file)
         let tokenizer = try BPETokenizer(try TokenizerVocabulary(gguf: file))
         self.tokenizer = tokenizer
-        modelName = ((options.modelPath as NSString).lastPathComponent as NSString).deletingPathExtension
-            .replacingOccurrences(of: ".Q4_1", with: "")
+        modelName = LocalTeacher.modelName(path: options.modelPath)
         stopTokens = Set(["<|im_end|>", "<|endoftext|>"].compactMap { tokenizer.id(of: $0) } + [tokenizer.eosID].compactMap { $0 })
+    }
+
+    /// The name replies and the ledger give the model: the built-in teacher's own name for its
+    /// file, else the file's name without `.gguf`.
+    public static func modelName(path: String) -> String {
+        path == BuiltInTeacher.path ? BuiltInTeacher.name : ((path as NSString).lastPathComponent as NSString).deletingPathExtension
     }
 
     /// Reads a chat-completions body: `messages` (system, user and assistant turns; a final
@@ -91,16 +96,12 @@ public final class LocalTeacher: ChatCompletionTeacher {
     /// Generates for requests that share their sampling settings, in one batch.
     public func answer(_ requests: [LocalChatRequest]) throws -> [ChatReply] {
         guard let first = requests.first else { return [] }
-        var options = first.options
-        options.maxTokens = requests.map(\.options.maxTokens).max() ?? options.maxTokens
         let results = try LlamaGenerator(model: model).generate(prompts: requests.map(\.promptTokens), seeds: requests.map(\.seed),
-                                                                options: options)
+                                                                options: first.options, maxTokens: requests.map(\.options.maxTokens))
         return zip(requests, results).map { request, result in
-            // Each request's own limit (the batch ran to the largest).
-            var tokens = Array(result.tokens.prefix(request.options.maxTokens))
-            var finish = result.finishReason
-            if tokens.count < result.tokens.count { finish = "length" }
-            if let last = tokens.last, stopTokens.contains(last) { tokens.removeLast(); finish = "stop" }
+            var tokens = result.tokens
+            let finish = result.finishReason
+            if finish == "stop" { tokens.removeLast() } // the stop token is not part of the text
             let content = tokenizer.decode(tokens)
             let completion = Int64(tokens.count + (finish == "stop" ? 1 : 0))
             let raw = JSONWriter.string(.object([

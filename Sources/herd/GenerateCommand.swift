@@ -115,39 +115,34 @@ struct TeacherFlags: ParsableArguments {
     /// The run's options; the API key comes from the environment variable the config names.
     func runOptions(_ c: HerdConfig, settings: TeacherSettings, stage: String, subset: String?,
                     environment: [String: String] = ProcessInfo.processInfo.environment) throws -> TeacherRunOptions {
+        let filter = TeacherQueueFilter(stage: stage, subset: subset, endpoint: settings.storedEndpoint, model: settings.model)
+        var options: TeacherRunOptions
         if isLocal(c) {
-            var options = TeacherRunOptions(filter: TeacherQueueFilter(stage: stage, subset: subset, endpoint: settings.storedEndpoint,
-                                                                       model: settings.model),
-                                            teacher: HTTPTeacherOptions(url: settings.endpoint, apiKey: nil))
+            options = TeacherRunOptions(filter: filter, teacher: HTTPTeacherOptions(url: settings.endpoint, apiKey: nil))
             var local = LocalTeacherOptions()
             local.batchSize = batchSize ?? local.batchSize
             options.makeTeacher = { [local] in try LocalTeacher(options: local) }
             // Nothing is paid for the built-in model.
             options.prices = PriceTable([settings.model: .init(promptPerMillion: 0, completionPerMillion: 0)])
-            options.budgetUSD = budget
-            options.retryFailed = retryFailed
-            options.showProgress = true
-            return options
+        } else {
+            let keyVariable = c.teacher.apiKeyEnv ?? "OPENAI_API_KEY"
+            let key = environment[keyVariable].flatMap { $0.isEmpty ? nil : $0 }
+            if key == nil, settings.endpoint.hasPrefix("https://api.openai.com") {
+                throw GenerateError("\(settings.endpoint) needs an API key: set $\(keyVariable)"
+                                    + " (or name another variable with api_key_env in herd.toml's [teacher])")
+            }
+            var teacher = HTTPTeacherOptions(url: ChatRequest.url(endpoint: settings.endpoint), apiKey: key)
+            teacher.concurrency = concurrency ?? c.teacher.concurrency ?? teacher.concurrency
+            teacher.requestTimeout = timeout ?? c.teacher.timeoutSeconds ?? teacher.requestTimeout
+            teacher.requestsPerMinute = rpm ?? c.teacher.requestsPerMinute
+            teacher.tokensPerMinute = tpm ?? c.teacher.tokensPerMinute
+            teacher.retry.maxAttempts = maxAttempts ?? c.teacher.maxAttempts ?? teacher.retry.maxAttempts
+            teacher.retry.baseDelay = retryBase ?? c.teacher.retryBaseSeconds ?? teacher.retry.baseDelay
+            options = TeacherRunOptions(filter: filter, teacher: teacher)
+            options.prices = PriceTable(c.prices.mapValues {
+                PriceTable.Price(promptPerMillion: $0.promptPerMillion, completionPerMillion: $0.completionPerMillion)
+            })
         }
-        let keyVariable = c.teacher.apiKeyEnv ?? "OPENAI_API_KEY"
-        let key = environment[keyVariable].flatMap { $0.isEmpty ? nil : $0 }
-        if key == nil, settings.endpoint.hasPrefix("https://api.openai.com") {
-            throw GenerateError("\(settings.endpoint) needs an API key: set $\(keyVariable)"
-                                + " (or name another variable with api_key_env in herd.toml's [teacher])")
-        }
-        var teacher = HTTPTeacherOptions(url: ChatRequest.url(endpoint: settings.endpoint), apiKey: key)
-        teacher.concurrency = concurrency ?? c.teacher.concurrency ?? teacher.concurrency
-        teacher.requestTimeout = timeout ?? c.teacher.timeoutSeconds ?? teacher.requestTimeout
-        teacher.requestsPerMinute = rpm ?? c.teacher.requestsPerMinute
-        teacher.tokensPerMinute = tpm ?? c.teacher.tokensPerMinute
-        teacher.retry.maxAttempts = maxAttempts ?? c.teacher.maxAttempts ?? teacher.retry.maxAttempts
-        teacher.retry.baseDelay = retryBase ?? c.teacher.retryBaseSeconds ?? teacher.retry.baseDelay
-        var options = TeacherRunOptions(filter: TeacherQueueFilter(stage: stage, subset: subset, endpoint: settings.storedEndpoint,
-                                                                   model: settings.model),
-                                        teacher: teacher)
-        options.prices = PriceTable(c.prices.mapValues {
-            PriceTable.Price(promptPerMillion: $0.promptPerMillion, completionPerMillion: $0.completionPerMillion)
-        })
         options.budgetUSD = budget
         options.retryFailed = retryFailed
         options.showProgress = true

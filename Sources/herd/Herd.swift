@@ -32,3 +32,25 @@ func reportingErrors<T>(_ body: () throws -> T) throws -> T {
 func printJSON(_ text: String) {
     FileHandle.standardOutput.write(Data((text.hasSuffix("\n") ? text : text + "\n").utf8))
 }
+
+/// Runs a server until it stops (Ctrl-C ends the process), printing `banner(port)` once it listens.
+func serveUntilStopped(run: @escaping @Sendable () async throws -> Void, port: @escaping @Sendable () async throws -> UInt16,
+                       banner: @escaping @Sendable (UInt16) -> String) throws {
+    let outcome = ServeOutcome()
+    Task {
+        do { try await run() } catch { outcome.error = error }
+        outcome.done.signal()
+    }
+    Task {
+        guard let port = try? await port() else { return }
+        print(banner(port))
+        fflush(stdout)
+    }
+    outcome.done.wait()
+    if let error = outcome.error { _ = try reportingErrors { throw error } }
+}
+
+private final class ServeOutcome: @unchecked Sendable {
+    let done = DispatchSemaphore(value: 0)
+    var error: Error?
+}

@@ -31,7 +31,7 @@ struct ServeCommand: ParsableCommand {
         if let model { options.modelPath = model }
         options.batchSize = batchSize
         let server = try reportingErrors { try ChatServer(teacher: try LocalTeacher(options: options), port: port) }
-        let name = ((options.modelPath as NSString).lastPathComponent as NSString).deletingPathExtension
+        let name = LocalTeacher.modelName(path: options.modelPath)
         try serveUntilStopped(run: { try await server.run() }, port: { try await server.waitForPort() }) { port in
             "serving \(name) on http://127.0.0.1:\(port)/v1/chat/completions  (Ctrl-C to stop)"
         }
