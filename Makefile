@@ -64,9 +64,10 @@ test-deps: deps
 test: deps test-deps models
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" swift test
 
-# Ingests every bundled sample through the real formats, mines topics, filters near-duplicates,
-# prints Table 1, exports shards, embeds 500 instructions per subset, projects them with t-SNE and
-# writes the report page.
+# Ingests every bundled sample through the real formats, mines topics, generates and answers
+# instructions with the built-in teacher, filters near-duplicates, prints Table 1, exports shards,
+# embeds 500 instructions per subset, projects them with t-SNE, draws an audit sample, trains a
+# tiny student on the shards for a few steps (printing its validation loss) and writes the report.
 demo: build models
 	rm -rf $(DEMO)
 	$(HERD) init $(DEMO)
@@ -95,8 +96,11 @@ demo: build models
 	$(HERD) embed --sample 500 --per-subset --seed 1 && \
 	$(HERD) project && \
 	$(HERD) audit sample --per-subset 20 --seed 1 && \
+	$(HERD) train --data $(DEMO)/export --out $(DEMO)/student --config configs/student-tiny.toml --steps 30 --batch-size 4 \
+	  --context 256 --lr 3e-3 --warmup 3 --eval-every 10 --eval-samples 4 --record && \
 	$(HERD) report $(DEMO)/report
 	@echo "demo: store $(DEMO)/herd.db, shards and dataset card in $(DEMO)/export/, report in $(DEMO)/report/index.html"
+	@echo "demo: a tiny student trained on the shards: $(DEMO)/student/student.gguf (curves in $(DEMO)/student/metrics.jsonl and the report)"
 	@echo "demo: rate the audit sample in your browser with: $(HERD) audit serve --store $(DEMO)/herd.db"
 
 bench: build

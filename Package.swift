@@ -65,11 +65,14 @@ let package = Package(
                 swiftSettings: [.unsafeFlags(["-O"])]),
         // The built-in teacher's engine: GGUF, byte-level BPE, the Llama forward pass.
         .target(name: "Llama", dependencies: ["CLlamaKernels", "COpenBLAS", "Sampling"], swiftSettings: [.unsafeFlags(["-O"])]),
+        // The bundled student trainer: the Llama architecture's backward pass, AdamW, shards in, GGUF out.
+        .target(name: "Train", dependencies: ["COpenBLAS", "Checksums", "Dedup", "FastJSON", "Llama", "Progress", "Sampling", "ByteStreams", "Export", "TOML"],
+                swiftSettings: [.unsafeFlags(["-O"])]),
 
         // Programs.
         .executableTarget(name: "herd", dependencies: [
             "Store", "Project", "Ingest", "Stats", "Export", "Topics", "Dedup", "Generate", "Progress", "Config", "Teacher", "Embed", "Projection", "Report",
-            "Audit", "AuditApp", "LocalTeacher", "ServeApp",
+            "Audit", "AuditApp", "LocalTeacher", "ServeApp", "Train",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "herd-bench", dependencies: ["Sampling"]),
@@ -103,6 +106,8 @@ let package = Package(
         .testTarget(name: "ReportPageTests", dependencies: ["ReportPage", "CZlib"]),
         .testTarget(name: "LlamaTests", dependencies: ["Llama", "FastJSON"],
                     exclude: ["make_gguf_reference.py", "gguf_reference.json", "gguf_small.gguf", "smollm2_reference.json"]),
+        .testTarget(name: "TrainTests", dependencies: ["Train", "Llama", "FastJSON", "Sampling", "Export", "Checksums"],
+                    exclude: ["train_reference.json", "train_reference_init.gguf", "train_reference_after.gguf"]),
         .testTarget(name: "LocalTeacherTests", dependencies: ["LocalTeacher", "ServeApp", "Llama", "Teacher", "FastJSON"]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Audit", "FastJSON", "Store"]),
         .testTarget(name: "AuditTests", dependencies: ["Audit", "Generate", "Store"]),

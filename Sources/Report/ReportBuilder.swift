@@ -53,6 +53,7 @@ public enum ReportBuilder {
         if let topics = try topics(store) { sections.append(("topics", topics)) }
         let ratings = try RatingSummary.compute(store: store)
         if !ratings.subsets.isEmpty { sections.append(("ratings", ratings.jsonValue)) }
+        if let training = try training(store) { sections.append(("training", training)) }
         return Gathered(value: .object(sections), title: title, projectionPoints: points)
     }
 
@@ -60,6 +61,25 @@ public enum ReportBuilder {
     static func number(_ v: Int) -> JSONValue { .number(String(v)) }
     static func number(_ v: Double, decimals: Int) -> JSONValue {
         v.isFinite ? .number(String(format: "%.\(decimals)f", v)) : .null
+    }
+
+    /// The curves of the training runs recorded in the store (`herd train --record`): per run,
+    /// one point per step with its train loss and, where it was evaluated, validation loss and ROUGE-L.
+    static func training(_ store: Store) throws -> JSONValue? {
+        let runs = try store.trainingRuns()
+        if runs.isEmpty { return nil }
+        return .object([("runs", .array(runs.map { run in
+            var byStep: [Int: [(String, JSONValue)]] = [:]
+            for p in run.points {
+                if p.split == "train" { byStep[p.step, default: []].append(("loss", number(p.loss, decimals: 5))) }
+                else {
+                    byStep[p.step, default: []].append(("val_loss", number(p.loss, decimals: 5)))
+                    if let r = p.rougeL { byStep[p.step, default: []].append(("rouge_l", number(r, decimals: 4))) }
+                }
+            }
+            let points: [JSONValue] = byStep.keys.sorted().map { .object([("step", number($0))] + byStep[$0]!) }
+            return .object([("run", .string(run.name)), ("points", .array(points))])
+        }))])
     }
 
     /// LaMini's Table 1: every subset, then the corpus subsets together.

@@ -271,6 +271,23 @@ public enum Migrations {
             PRIMARY KEY (instruction_id, kind, rater)
         ) WITHOUT ROWID;
         """),
+        (9, "training runs and their curves", """
+        -- A student training run (`herd train --record`): its name (the run folder's) and folder.
+        CREATE TABLE training_runs (
+            name      TEXT PRIMARY KEY,
+            directory TEXT NOT NULL
+        ) WITHOUT ROWID;
+        -- Its metrics.jsonl: the train loss of every step and the validation loss (and ROUGE-L
+        -- of greedy answers) of every evaluation.
+        CREATE TABLE training_points (
+            run     TEXT    NOT NULL REFERENCES training_runs(name),
+            step    INTEGER NOT NULL,
+            split   TEXT    NOT NULL CHECK (split IN ('train', 'validation')),
+            loss    REAL    NOT NULL,
+            rouge_l REAL,
+            PRIMARY KEY (run, split, step)
+        ) WITHOUT ROWID;
+        """),
     ]
 
     /// The whole schema as one SQL script (what `schemas/store.sql` holds).

@@ -10,7 +10,7 @@ struct Options {
     var records = 2_580_000
     var generateOnly = false
     /// Figure groups to run: ingest, stats, export, topics (stats and export need ingest's store).
-    var only: Set<String> = ["ingest", "stats", "export", "topics", "dedup", "teacher", "local_teacher", "embed", "tsne"]
+    var only: Set<String> = ["ingest", "stats", "export", "topics", "dedup", "teacher", "local_teacher", "train", "embed", "tsne"]
     /// Corpus sizes for the dedup figures.
     var dedupSizes = [100_000, 1_000_000, 2_580_000]
     var categories = 2_500_000
@@ -34,7 +34,7 @@ while let a = args.next() {
     case "--tsne-sizes": options.tsneSizes = (args.next() ?? "").split(separator: ",").compactMap { Int($0) }
     case "--teacher-requests": options.teacherRequests = Int(args.next() ?? "") ?? options.teacherRequests
     default:
-        FileHandle.standardError.write(Data("usage: herd-bench [--herd PATH] [--dir DIR] [--records N] [--categories N] [--only ingest,stats,export,topics,dedup,teacher,embed,tsne] [--tsne-sizes 10000,50000,200000] [--dedup-sizes 100000,1000000] [--teacher-requests N] [--generate-only]\n".utf8))
+        FileHandle.standardError.write(Data("usage: herd-bench [--herd PATH] [--dir DIR] [--records N] [--categories N] [--only ingest,stats,export,topics,dedup,teacher,local_teacher,train,embed,tsne] [--tsne-sizes 10000,50000,200000] [--dedup-sizes 100000,1000000] [--teacher-requests N] [--generate-only]\n".utf8))
         exit(2)
     }
 }
@@ -516,6 +516,59 @@ if options.only.contains("local_teacher") {
             if let b32 = tokensPerSecond[32] { report("local_teacher_batch32_vs_llamacpp_batch1", b32 / rate, "x") }
         }
     }
+}
+if options.only.contains("train") {
+    // herd train on Alpaca's first 200 pairs (exported as shards), forward + backward + AdamW.
+    // Each figure is the difference of two runs of different lengths, so loading, tokenising,
+    // the final checkpoint and the GGUF writing cancel out: tokens/s = (extra steps × batch ×
+    // context) / extra seconds. PyTorch CPU (scripts/bench_train_torch.py, .venv-bench) trains
+    // the same architecture on the same batch shape with the same 2 threads. Both learn every
+    // token (--learn-prompt), so both compute the output head on every row.
+    let store = freshStore("store-train")
+    let shards = "\(options.dir)/train-export"
+    try? fm.removeItem(atPath: shards)
+    _ = measure([herd, "ingest", "--store", store, "fixtures/alpaca/alpaca_data_first200.json"])
+    _ = measure([herd, "export", "--store", store, "--val-fraction", "0.1", "--seed", "1", shards])
+    let python = ".venv-bench/bin/python"
+    let teacher = (ProcessInfo.processInfo.environment["HERD_MODELS"].flatMap { $0.isEmpty ? nil : $0 }
+        ?? (NSHomeDirectory() as NSString).appendingPathComponent(".cache/herd/models")) + "/SmolLM2-135M-Instruct/SmolLM2-135M-Instruct.Q4_1.gguf"
+    for (name, model, batch, steps, torchConfig) in [("20m", ["--config", "configs/student-20m.toml"], 4, (2, 8), "tiny20m"),
+                                                     ("smollm2_135m", ["--init-from", teacher], 1, (1, 4), "smollm2-135m")] {
+        var seconds: [Double] = [], peak: Int64 = 0
+        for n in [steps.0, steps.1] {
+            let out = "\(options.dir)/train-run-\(name)-\(n)"
+            try? fm.removeItem(atPath: out)
+            let run = measure([herd, "train", "--data", shards, "--out", out] + model + ["--steps", String(n), "--batch-size", String(batch),
+                               "--context", "256", "--eval-every", "0", "--eval-sequences", "0", "--eval-samples", "0", "--checkpoint-every", "1000",
+                               "--learn-prompt"])
+            seconds.append(run.seconds); peak = max(peak, run.peakBytes)
+            try? fm.removeItem(atPath: out)
+        }
+        let rate = Double((steps.1 - steps.0) * batch * 256) / (seconds[1] - seconds[0])
+        report("train_tokens_per_s_\(name)", rate, "tok/s")
+        report("train_peak_memory_\(name)", Double(peak) / 1_048_576.0, "MiB")
+        if FileManager.default.isExecutableFile(atPath: python) {
+            let out = "\(options.dir)/torch-train-\(name).json"
+            let torch = Process()
+            torch.executableURL = URL(fileURLWithPath: python)
+            torch.arguments = ["scripts/bench_train_torch.py", "--config", torchConfig, "--batch", String(batch), "--context", "256",
+                               "--steps", String(steps.1 - steps.0), "--threads", "2"]
+            let pipe = Pipe()
+            torch.standardOutput = pipe
+            try torch.run()
+            let output = pipe.fileHandleForReading.readDataToEndOfFile()
+            torch.waitUntilExit()
+            try? output.write(to: URL(fileURLWithPath: out))
+            if let line = String(decoding: output, as: UTF8.self).split(separator: "\n").last,
+               let result = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+               let torchRate = (result["tokens_per_s"] as? NSNumber)?.doubleValue {
+                report("torch_train_tokens_per_s_\(name)", torchRate, "tok/s")
+                report("torch_train_peak_memory_\(name)", (result["peak_rss_mib"] as? NSNumber)?.doubleValue ?? 0, "MiB")
+                report("train_\(name)_vs_torch", rate / torchRate, "x")
+            }
+        }
+    }
+    try? fm.removeItem(atPath: "\(options.dir)/store-train")
 }
 if options.only.contains("teacher") {
     // The local fault server (Tests/GenerateTests/fault_teacher.py) answering at once, so the

@@ -103,4 +103,20 @@ extension ReportBuilderTests {
             + #"{"subset":"alpaca","pairs":3,"human":{"A":2,"B":1,"C":0,"D":1},"judge":{"A":2,"B":0,"C":0,"D":0},"judge_unparsable":1,"both":2,"agreement":0.5000},"#
             + #"{"subset":"original_p3","pairs":3,"human":{"A":0,"B":0,"C":0,"D":0},"judge":{"A":0,"B":0,"C":1,"D":0},"judge_unparsable":0,"both":0,"agreement":null}]}"#)
     }
+
+    func testTrainingSection() throws {
+        let store = try Store.create(at: "\(dir!)/herd.db")
+        XCTAssertNil(try JSONParser.parse(Array(try Data(contentsOf: URL(fileURLWithPath: ReportBuilder.write(store: store, storePath: "\(dir!)/herd.db", to: "\(dir!)/a").json))))["training"])
+        try store.replaceTrainingRun(name: "tiny", directory: "/runs/tiny", points: [
+            TrainingPoint(step: 1, split: "train", loss: 10.8), TrainingPoint(step: 2, split: "train", loss: 9.25),
+            TrainingPoint(step: 2, split: "validation", loss: 9.5, rougeL: 0.125)])
+        // Recording a run again replaces its points.
+        try store.replaceTrainingRun(name: "tiny", directory: "/runs/tiny", points: [
+            TrainingPoint(step: 1, split: "train", loss: 10.5), TrainingPoint(step: 2, split: "train", loss: 9.0),
+            TrainingPoint(step: 2, split: "validation", loss: 9.25, rougeL: 0.25)])
+        let summary = try ReportBuilder.write(store: store, storePath: "\(dir!)/herd.db", to: "\(dir!)/out")
+        let report = try JSONParser.parse(Array(try Data(contentsOf: URL(fileURLWithPath: summary.json))))
+        XCTAssertEqual(JSONWriter.string(try XCTUnwrap(report["training"])),
+                       #"{"runs":[{"run":"tiny","points":[{"step":1,"loss":10.50000},{"step":2,"loss":9.00000,"val_loss":9.25000,"rouge_l":0.2500}]}]}"#)
+    }
 }
