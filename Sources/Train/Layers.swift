@@ -11,13 +11,39 @@ struct SendablePointer<T>: @unchecked Sendable {
     init(_ value: UnsafeMutablePointer<T>) { self.value = value }
 }
 
+/// C [m × n] = α·op(A)·op(B) + β·C, row-major, with C's rows split between the cores, each part
+/// a single-threaded OpenBLAS call. OpenBLAS's own threads spin (sched_yield) after each call
+/// while the attention and softmax loops want the same two cores; one pool, ours, avoids that.
+enum GEMM {
+    static let threads = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    /// Makes OpenBLAS single-threaded in this process (the trainer's matrix products split themselves).
+    static let singleThreadedBLAS: Void = { openblas_set_num_threads(1) }()
+
+    static func multiply(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1,
+                         _ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int,
+                         beta: Float, _ c: UnsafeMutablePointer<Float>, ldc: Int) {
+        _ = singleThreadedBLAS
+        let parts = m >= 64 ? min(threads, m / 32) : 1
+        let chunk = (m + parts - 1) / parts
+        let a = SendablePointer(UnsafeMutablePointer(mutating: a)), b = SendablePointer(UnsafeMutablePointer(mutating: b)), c = SendablePointer(c)
+        DispatchQueue.concurrentPerform(iterations: parts) { part in
+            let start = part * chunk, rows = min(chunk, m - start)
+            guard rows > 0 else { return }
+            // Row `start` of op(A): a row of A, or a column of A when transposed.
+            let aStart = transposeA ? a.value + start : a.value + start * lda
+            cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+                        Int32(rows), Int32(n), Int32(k), alpha, aStart, Int32(lda), b.value, Int32(ldb), beta,
+                        c.value + start * ldc, Int32(ldc))
+        }
+    }
+}
+
 /// y = x·Wᵀ for a weight W [out × in] (PyTorch's and GGUF's layout).
 enum Linear {
     /// y [n × out] = x [n × in] · Wᵀ.
     static func forward(_ x: UnsafePointer<Float>, rows n: Int, weight w: UnsafePointer<Float>, out: Int, in inWidth: Int,
                         into y: UnsafeMutablePointer<Float>) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(out), Int32(inWidth), 1,
-                    x, Int32(inWidth), w, Int32(inWidth), 0, y, Int32(out))
+        GEMM.multiply(transposeA: false, transposeB: true, m: n, n: out, k: inWidth, x, lda: inWidth, w, ldb: inWidth, beta: 0, y, ldc: out)
     }
 
     /// dW [out × in] += dyᵀ · x; dx [n × in] = dy · W (+= when `accumulate`), skipped when nil.
@@ -25,11 +51,10 @@ enum Linear {
                          weight w: UnsafePointer<Float>, out: Int, in inWidth: Int,
                          weightGradient dw: UnsafeMutablePointer<Float>,
                          inputGradient dx: UnsafeMutablePointer<Float>?, accumulate: Bool = false) {
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(out), Int32(inWidth), Int32(n), 1,
-                    dy, Int32(out), x, Int32(inWidth), 1, dw, Int32(inWidth))
+        GEMM.multiply(transposeA: true, transposeB: false, m: out, n: inWidth, k: n, dy, lda: out, x, ldb: inWidth, beta: 1, dw, ldc: inWidth)
         if let dx {
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(inWidth), Int32(out), 1,
-                        dy, Int32(out), w, Int32(inWidth), accumulate ? 1 : 0, dx, Int32(inWidth))
+            GEMM.multiply(transposeA: false, transposeB: false, m: n, n: inWidth, k: out, dy, lda: out, w, ldb: inWidth,
+                          beta: accumulate ? 1 : 0, dx, ldc: inWidth)
         }
     }
 }
@@ -140,88 +165,80 @@ struct AttentionLayout {
 }
 
 enum Attention {
-    /// q [n × H·hd], k and v [n × KVH·hd] → o [n × H·hd]; probabilities [H × n × window].
+    /// C [m × n] (ldc) = α·op(A)·op(B) + β·C on the calling thread (OpenBLAS is single-threaded here).
+    @inline(__always)
+    static func gemm(_ ta: Bool, _ tb: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float, _ a: UnsafePointer<Float>, _ lda: Int,
+                     _ b: UnsafePointer<Float>, _ ldb: Int, _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
+        cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, Int32(m), Int32(n), Int32(k),
+                    alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+
+    /// q [n × H·hd], k and v [n × KVH·hd] → o [n × H·hd]; probabilities [H × n × window]. Per
+    /// document and head: S = Q·Kᵀ/√hd [span × span] by BLAS, the causal mask, a row softmax, O = P·V.
     static func forward(_ l: AttentionLayout, q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
                         output o: UnsafeMutablePointer<Float>, probabilities p: UnsafeMutablePointer<Float>) {
+        _ = GEMM.singleThreadedBLAS
         let hd = l.headDimension, d = l.heads * hd, kv = l.kvHeads * hd, group = l.heads / l.kvHeads
         let scale = 1 / Float(hd).squareRoot()
         let q = SendablePointer(UnsafeMutablePointer(mutating: q)), k = SendablePointer(UnsafeMutablePointer(mutating: k))
         let v = SendablePointer(UnsafeMutablePointer(mutating: v)), o = SendablePointer(o), p = SendablePointer(p)
-        DispatchQueue.concurrentPerform(iterations: l.documents.count * l.kvHeads) { job in
-            let doc = l.documents[job / l.kvHeads], kvh = job % l.kvHeads
-            for h in (kvh * group)..<((kvh + 1) * group) {
-                for i in doc.start..<(doc.start + doc.count) {
-                    let qi = q.value + i * d + h * hd
-                    let pi = p.value + (h * l.rows + i) * l.window
-                    let span = i - doc.start + 1
-                    var maxScore = -Float.infinity
-                    for t in 0..<span {
-                        let kt = k.value + (doc.start + t) * kv + kvh * hd
-                        var s: Float = 0
-                        for j in 0..<hd { s += qi[j] * kt[j] }
-                        s *= scale
-                        pi[t] = s
-                        maxScore = max(maxScore, s)
-                    }
-                    var total: Float = 0
-                    for t in 0..<span { pi[t] = expf(pi[t] - maxScore); total += pi[t] }
-                    let inv = 1 / total
-                    let oi = o.value + i * d + h * hd
-                    for j in 0..<hd { oi[j] = 0 }
-                    for t in 0..<span {
-                        pi[t] *= inv
-                        let w = pi[t], vt = v.value + (doc.start + t) * kv + kvh * hd
-                        for j in 0..<hd { oi[j] += w * vt[j] }
-                    }
-                }
+        DispatchQueue.concurrentPerform(iterations: l.documents.count * l.heads) { job in
+            let doc = l.documents[job / l.heads], h = job % l.heads, kvh = h / group
+            let span = doc.count, w = l.window
+            let ph = p.value + (h * l.rows + doc.start) * w                     // [span × w], row i of the document
+            gemm(false, true, span, span, hd, scale, q.value + doc.start * d + h * hd, d, k.value + doc.start * kv + kvh * hd, kv, 0, ph, w)
+            for i in 0..<span {
+                let row = ph + i * w
+                var maxScore = -Float.infinity
+                for t in 0...i { maxScore = max(maxScore, row[t]) }
+                var total: Float = 0
+                for t in 0...i { row[t] = expf(row[t] - maxScore); total += row[t] }
+                let inv = 1 / total
+                for t in 0...i { row[t] *= inv }
+                for t in (i + 1)..<w { row[t] = 0 }                              // masked: later rows
             }
+            gemm(false, false, span, hd, span, 1, ph, w, v.value + doc.start * kv + kvh * hd, kv, 0, o.value + doc.start * d + h * hd, d)
         }
     }
 
-    /// From do [n × H·hd]: dq [n × H·hd], dk and dv [n × KVH·hd] (all written, not added).
+    /// From do [n × H·hd]: dq [n × H·hd], dk and dv [n × KVH·hd] (all written, not added). Per
+    /// document and key-value head (so one worker writes each dk, dv block): dP = dO·Vᵀ,
+    /// dS = P ∘ (dP − rowsum(P ∘ dP)), dQ = dS·K/√hd, dK += dSᵀ·Q/√hd, dV += Pᵀ·dO.
     static func backward(_ l: AttentionLayout, outputGradient dout: UnsafePointer<Float>,
                          q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
                          probabilities p: UnsafePointer<Float>,
                          dq: UnsafeMutablePointer<Float>, dk: UnsafeMutablePointer<Float>, dv: UnsafeMutablePointer<Float>) {
+        _ = GEMM.singleThreadedBLAS
         let hd = l.headDimension, d = l.heads * hd, kv = l.kvHeads * hd, group = l.heads / l.kvHeads
         let scale = 1 / Float(hd).squareRoot()
-        dk.update(repeating: 0, count: l.rows * kv)
-        dv.update(repeating: 0, count: l.rows * kv)
         let dout = SendablePointer(UnsafeMutablePointer(mutating: dout)), q = SendablePointer(UnsafeMutablePointer(mutating: q))
         let k = SendablePointer(UnsafeMutablePointer(mutating: k)), v = SendablePointer(UnsafeMutablePointer(mutating: v))
         let p = SendablePointer(UnsafeMutablePointer(mutating: p))
         let dq = SendablePointer(dq), dk = SendablePointer(dk), dv = SendablePointer(dv)
         DispatchQueue.concurrentPerform(iterations: l.documents.count * l.kvHeads) { job in
             let doc = l.documents[job / l.kvHeads], kvh = job % l.kvHeads
-            var ds = [Float](repeating: 0, count: l.window)
-            for h in (kvh * group)..<((kvh + 1) * group) {
-                for i in doc.start..<(doc.start + doc.count) {
-                    let span = i - doc.start + 1
-                    let pi = p.value + (h * l.rows + i) * l.window
-                    let doi = dout.value + i * d + h * hd, qi = q.value + i * d + h * hd
-                    // dP_t = do_i·v_t; dS_t = P_t (dP_t − Σ P dP).
-                    var weighted: Float = 0
-                    for t in 0..<span {
-                        let vt = v.value + (doc.start + t) * kv + kvh * hd
-                        var s: Float = 0
-                        for j in 0..<hd { s += doi[j] * vt[j] }
-                        ds[t] = s
-                        weighted += s * pi[t]
+            let span = doc.count, w = l.window
+            var ds = [Float](repeating: 0, count: span * span)
+            let kBlock = k.value + doc.start * kv + kvh * hd, vBlock = v.value + doc.start * kv + kvh * hd
+            let dkBlock = dk.value + doc.start * kv + kvh * hd, dvBlock = dv.value + doc.start * kv + kvh * hd
+            for (n, h) in ((kvh * group)..<((kvh + 1) * group)).enumerated() {
+                let ph = p.value + (h * l.rows + doc.start) * w
+                let doBlock = dout.value + doc.start * d + h * hd, qBlock = q.value + doc.start * d + h * hd
+                let first: Float = n == 0 ? 0 : 1                                 // the group's first head writes, the rest add
+                // dV [span × hd] (+)= Pᵀ·dO
+                gemm(true, false, span, hd, span, 1, ph, w, doBlock, d, first, dvBlock, kv)
+                ds.withUnsafeMutableBufferPointer { dsp in
+                    let s = dsp.baseAddress!
+                    gemm(false, true, span, span, hd, 1, doBlock, d, vBlock, kv, 0, s, span)       // dP
+                    for i in 0..<span {
+                        let pi = ph + i * w, si = s + i * span
+                        var weighted: Float = 0
+                        for t in 0...i { weighted += pi[t] * si[t] }
+                        for t in 0...i { si[t] = pi[t] * (si[t] - weighted) }
+                        for t in (i + 1)..<span { si[t] = 0 }
                     }
-                    let dqi = dq.value + i * d + h * hd
-                    for j in 0..<hd { dqi[j] = 0 }
-                    for t in 0..<span {
-                        let row = doc.start + t
-                        let g = pi[t] * (ds[t] - weighted) * scale
-                        let kt = k.value + row * kv + kvh * hd
-                        let dkt = dk.value + row * kv + kvh * hd, dvt = dv.value + row * kv + kvh * hd
-                        let w = pi[t]
-                        for j in 0..<hd {
-                            dqi[j] += g * kt[j]
-                            dkt[j] += g * qi[j]
-                            dvt[j] += w * doi[j]
-                        }
-                    }
+                    gemm(false, false, span, hd, span, scale, s, span, kBlock, kv, 0, dq.value + doc.start * d + h * hd, d)
+                    gemm(true, false, span, hd, span, scale, s, span, qBlock, d, first, dkBlock, kv)
                 }
             }
         }
@@ -291,12 +308,10 @@ enum SoftmaxCrossEntropy {
                 }
                 total += losses.reduce(0, +)
                 if let dw {
-                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(v), Int32(d), Int32(rows), 1,
-                                z, Int32(v), h + start * d, Int32(d), 1, dw, Int32(d))
+                    GEMM.multiply(transposeA: true, transposeB: false, m: v, n: d, k: rows, z, lda: v, h + start * d, ldb: d, beta: 1, dw, ldc: d)
                 }
                 if let dh {
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(d), Int32(v), 1,
-                                z, Int32(v), w, Int32(d), 0, dh + start * d, Int32(d))
+                    GEMM.multiply(transposeA: false, transposeB: false, m: rows, n: d, k: v, z, lda: v, w, ldb: d, beta: 0, dh + start * d, ldc: d)
                 }
             }
             start += rows
