@@ -268,8 +268,10 @@ public final class Trainer {
     /// The next `count` training sequences, continuing from the cursor.
     func nextSequences(_ count: Int) throws -> [PackedSequence] {
         let reader = PairReader(files: data.trainFiles, from: cursor, repeating: true)
+        let startEpoch = cursor.epoch, pendingAtStart = pending.count
         while pending.count < count {
-            guard let pair = try reader.next() else {
+            // Two whole passes that closed no sequence: no pair fits (or the shards are empty).
+            guard let pair = try reader.next(), reader.cursor.epoch <= startEpoch + 2 || pending.count > pendingAtStart else {
                 throw TrainError("\(data.directory): the train shards hold no pair that fits a context of \(options.contextLength) tokens")
             }
             let (prompt, response) = encode(pair)

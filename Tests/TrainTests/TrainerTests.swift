@@ -142,6 +142,17 @@ final class TrainerTests: XCTestCase {
         }
     }
 
+    /// A context too short for any prompt: a clear error, not an endless pass over the shards.
+    func testNoPairFitsTheContext() throws {
+        try requireTokenizer()
+        let data = try ShardDataset(directory: try alpacaExport())
+        var o = options(steps: 2)
+        o.contextLength = 8
+        let trainer = try Trainer(data: data, source: .fresh(shape: Self.tinyShape, tokenizer: BuiltInTeacher.path),
+                                  runDirectory: try temporaryDirectory() + "/run", options: o)
+        XCTAssertThrowsError(try trainer.run()) { XCTAssertTrue("\($0)".hasSuffix("the train shards hold no pair that fits a context of 8 tokens"), "\($0)") }
+    }
+
     func testDamagedShardIsRefused() throws {
         let dir = try alpacaExport()
         let path = dir + "/train-00001-of-00002.jsonl"
