@@ -22,7 +22,6 @@ enum GEMM {
     static func multiply(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1,
                          _ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int,
                          beta: Float, _ c: UnsafeMutablePointer<Float>, ldc: Int) {
-        _ = singleThreadedBLAS
         let parts = m >= 64 ? min(threads, m / 32) : 1
         let chunk = (m + parts - 1) / parts
         let a = SendablePointer(UnsafeMutablePointer(mutating: a)), b = SendablePointer(UnsafeMutablePointer(mutating: b)), c = SendablePointer(c)
@@ -31,10 +30,17 @@ enum GEMM {
             guard rows > 0 else { return }
             // Row `start` of op(A): a row of A, or a column of A when transposed.
             let aStart = transposeA ? a.value + start : a.value + start * lda
-            cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
-                        Int32(rows), Int32(n), Int32(k), alpha, aStart, Int32(lda), b.value, Int32(ldb), beta,
-                        c.value + start * ldc, Int32(ldc))
+            onThisThread(transposeA, transposeB, rows, n, k, alpha, aStart, lda, b.value, ldb, beta, c.value + start * ldc, ldc)
         }
+    }
+
+    /// The same product on the calling thread (OpenBLAS is single-threaded here).
+    @inline(__always)
+    static func onThisThread(_ ta: Bool, _ tb: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float, _ a: UnsafePointer<Float>, _ lda: Int,
+                             _ b: UnsafePointer<Float>, _ ldb: Int, _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
+        _ = singleThreadedBLAS
+        cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, Int32(m), Int32(n), Int32(k),
+                    alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 }
 
@@ -165,19 +171,10 @@ struct AttentionLayout {
 }
 
 enum Attention {
-    /// C [m × n] (ldc) = α·op(A)·op(B) + β·C on the calling thread (OpenBLAS is single-threaded here).
-    @inline(__always)
-    static func gemm(_ ta: Bool, _ tb: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float, _ a: UnsafePointer<Float>, _ lda: Int,
-                     _ b: UnsafePointer<Float>, _ ldb: Int, _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
-        cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, Int32(m), Int32(n), Int32(k),
-                    alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
-    }
-
     /// q [n × H·hd], k and v [n × KVH·hd] → o [n × H·hd]; probabilities [H × n × window]. Per
     /// document and head: S = Q·Kᵀ/√hd [span × span] by BLAS, the causal mask, a row softmax, O = P·V.
     static func forward(_ l: AttentionLayout, q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
                         output o: UnsafeMutablePointer<Float>, probabilities p: UnsafeMutablePointer<Float>) {
-        _ = GEMM.singleThreadedBLAS
         let hd = l.headDimension, d = l.heads * hd, kv = l.kvHeads * hd, group = l.heads / l.kvHeads
         let scale = 1 / Float(hd).squareRoot()
         let q = SendablePointer(UnsafeMutablePointer(mutating: q)), k = SendablePointer(UnsafeMutablePointer(mutating: k))
@@ -186,7 +183,7 @@ enum Attention {
             let doc = l.documents[job / l.heads], h = job % l.heads, kvh = h / group
             let span = doc.count, w = l.window
             let ph = p.value + (h * l.rows + doc.start) * w                     // [span × w], row i of the document
-            gemm(false, true, span, span, hd, scale, q.value + doc.start * d + h * hd, d, k.value + doc.start * kv + kvh * hd, kv, 0, ph, w)
+            GEMM.onThisThread(false, true, span, span, hd, scale, q.value + doc.start * d + h * hd, d, k.value + doc.start * kv + kvh * hd, kv, 0, ph, w)
             for i in 0..<span {
                 let row = ph + i * w
                 var maxScore = -Float.infinity
@@ -197,7 +194,7 @@ enum Attention {
                 for t in 0...i { row[t] *= inv }
                 for t in (i + 1)..<w { row[t] = 0 }                              // masked: later rows
             }
-            gemm(false, false, span, hd, span, 1, ph, w, v.value + doc.start * kv + kvh * hd, kv, 0, o.value + doc.start * d + h * hd, d)
+            GEMM.onThisThread(false, false, span, hd, span, 1, ph, w, v.value + doc.start * kv + kvh * hd, kv, 0, o.value + doc.start * d + h * hd, d)
         }
     }
 
@@ -208,7 +205,6 @@ enum Attention {
                          q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
                          probabilities p: UnsafePointer<Float>,
                          dq: UnsafeMutablePointer<Float>, dk: UnsafeMutablePointer<Float>, dv: UnsafeMutablePointer<Float>) {
-        _ = GEMM.singleThreadedBLAS
         let hd = l.headDimension, d = l.heads * hd, kv = l.kvHeads * hd, group = l.heads / l.kvHeads
         let scale = 1 / Float(hd).squareRoot()
         let dout = SendablePointer(UnsafeMutablePointer(mutating: dout)), q = SendablePointer(UnsafeMutablePointer(mutating: q))
@@ -226,10 +222,10 @@ enum Attention {
                 let doBlock = dout.value + doc.start * d + h * hd, qBlock = q.value + doc.start * d + h * hd
                 let first: Float = n == 0 ? 0 : 1                                 // the group's first head writes, the rest add
                 // dV [span × hd] (+)= Pᵀ·dO
-                gemm(true, false, span, hd, span, 1, ph, w, doBlock, d, first, dvBlock, kv)
+                GEMM.onThisThread(true, false, span, hd, span, 1, ph, w, doBlock, d, first, dvBlock, kv)
                 ds.withUnsafeMutableBufferPointer { dsp in
                     let s = dsp.baseAddress!
-                    gemm(false, true, span, span, hd, 1, doBlock, d, vBlock, kv, 0, s, span)       // dP
+                    GEMM.onThisThread(false, true, span, span, hd, 1, doBlock, d, vBlock, kv, 0, s, span)       // dP
                     for i in 0..<span {
                         let pi = ph + i * w, si = s + i * span
                         var weighted: Float = 0
@@ -237,8 +233,8 @@ enum Attention {
                         for t in 0...i { si[t] = pi[t] * (si[t] - weighted) }
                         for t in (i + 1)..<span { si[t] = 0 }
                     }
-                    gemm(false, false, span, hd, span, scale, s, span, kBlock, kv, 0, dq.value + doc.start * d + h * hd, d)
-                    gemm(true, false, span, hd, span, scale, s, span, qBlock, d, first, dkBlock, kv)
+                    GEMM.onThisThread(false, false, span, hd, span, scale, s, span, kBlock, kv, 0, dq.value + doc.start * d + h * hd, d)
+                    GEMM.onThisThread(true, false, span, hd, span, scale, s, span, qBlock, d, first, dkBlock, kv)
                 }
             }
         }

@@ -34,7 +34,7 @@ public enum StudentConfig {
         guard FileManager.default.fileExists(atPath: tokenizer) else {
             throw root.error("tokenizer", "\(tokenizer) does not exist (`make models` fetches the built-in teacher's)")
         }
-        let vocabulary = try BPETokenizer(try TokenizerVocabulary(gguf: try GGUFFile(path: tokenizer))).vocabularySize
+        let vocabulary = try TokenizerVocabulary(gguf: try GGUFFile(path: tokenizer)).tokens.count
         let heads = try required("heads")
         let shape = StudentShape(
             vocabulary: vocabulary, dimension: try required("dimension"), layers: try required("layers"), heads: heads,

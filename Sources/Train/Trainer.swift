@@ -101,6 +101,9 @@ public final class Trainer {
     let schedule: LearningRateSchedule
     var state: AdamW.State
     var cursor = DataCursor()
+    /// The train shards' reader, opened at the cursor once and kept (reopening it each step
+    /// would skip again through every line read so far).
+    private var trainReader: PairReader?
     var packer: SequencePacker
     var pending: [PackedSequence] = []
     var tokensSeen = 0
@@ -248,7 +251,7 @@ public final class Trainer {
         encoder.outputFormatting = [.sortedKeys]
         var line = try encoder.encode(metric)
         line.append(UInt8(ascii: "\n"))
-        if !FileManager.default.fileExists(atPath: metricsPath) { FileManager.default.createFile(atPath: metricsPath, contents: nil) }
+        if !FileManager.default.fileExists(atPath: metricsPath) { _ = FileManager.default.createFile(atPath: metricsPath, contents: nil) }
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: metricsPath))
         defer { try? handle.close() }
         try handle.seekToEnd()
@@ -267,7 +270,8 @@ public final class Trainer {
 
     /// The next `count` training sequences, continuing from the cursor.
     func nextSequences(_ count: Int) throws -> [PackedSequence] {
-        let reader = PairReader(files: data.trainFiles, from: cursor, repeating: true)
+        let reader = trainReader ?? PairReader(files: data.trainFiles, from: cursor, repeating: true)
+        trainReader = reader
         let startEpoch = cursor.epoch, pendingAtStart = pending.count
         while pending.count < count {
             // Two whole passes that closed no sequence: no pair fits (or the shards are empty).
@@ -284,18 +288,24 @@ public final class Trainer {
         return out
     }
 
-    /// The validation sequences the loss is measured on, and the pairs answered for ROUGE-L.
-    func validationSet() throws -> (sequences: [PackedSequence], pairs: [InstructionPair]) {
+    /// What every evaluation uses: the validation sequences the loss is measured on, and the
+    /// pairs answered for ROUGE-L with their prompts' tokens.
+    struct ValidationSet {
+        var sequences: [PackedSequence] = []
+        var samples: [(pair: InstructionPair, prompt: [Int32])] = []
+    }
+
+    func validationSet() throws -> ValidationSet {
         let reader = PairReader(files: data.validationFiles, repeating: false)
         var packer = SequencePacker(contextLength: options.contextLength, paddingToken: tokenizer.eosID ?? 0)
-        var sequences: [PackedSequence] = [], pairs: [InstructionPair] = []
-        while sequences.count < options.evalSequences || pairs.count < options.evalSamples, let pair = try reader.next() {
-            if pairs.count < options.evalSamples { pairs.append(pair) }
+        var set = ValidationSet()
+        while set.sequences.count < options.evalSequences || set.samples.count < options.evalSamples, let pair = try reader.next() {
             let (prompt, response) = encode(pair)
-            if sequences.count < options.evalSequences, let closed = packer.add(prompt: prompt, response: response) { sequences.append(closed) }
+            if set.samples.count < options.evalSamples { set.samples.append((pair, prompt)) }
+            if set.sequences.count < options.evalSequences, let closed = packer.add(prompt: prompt, response: response) { set.sequences.append(closed) }
         }
-        if sequences.count < options.evalSequences, let last = packer.finish() { sequences.append(last) }
-        return (sequences, pairs)
+        if set.sequences.count < options.evalSequences, let last = packer.finish() { set.sequences.append(last) }
+        return set
     }
 
     // MARK: training
@@ -342,7 +352,7 @@ public final class Trainer {
     }
 
     /// Validation loss over the validation sequences, and mean ROUGE-L F of greedy answers.
-    func evaluate(_ set: (sequences: [PackedSequence], pairs: [InstructionPair])) throws -> TrainMetric? {
+    func evaluate(_ set: ValidationSet) throws -> TrainMetric? {
         guard !set.sequences.isEmpty else { return nil }
         var lossSum = 0.0, targets = 0
         for chunk in stride(from: 0, to: set.sequences.count, by: options.batchSize) {
@@ -351,26 +361,26 @@ public final class Trainer {
             targets += batch.targetCount
         }
         var rouge: Double?
-        if !set.pairs.isEmpty { rouge = try rougeL(set.pairs) }
+        if !set.samples.isEmpty { rouge = try rougeL(set.samples) }
         return TrainMetric(step: step, split: "validation", loss: targets > 0 ? lossSum / Double(targets) : 0, targetTokens: targets, rougeL: rouge)
     }
 
     /// Answers greedily with the built-in engine on the current weights (written as F32) and
     /// scores each answer against the reference response with the Dedup module's ROUGE-L.
-    func rougeL(_ pairs: [InstructionPair]) throws -> Double {
+    func rougeL(_ samples: [(pair: InstructionPair, prompt: [Int32])]) throws -> Double {
         let path = runDirectory + "/evaluation.gguf"
         try parameters.gguf(name: "evaluation", type: .f32).write(to: path)
         defer { try? FileManager.default.removeItem(atPath: path) }
         let engine = LlamaGenerator(model: try LlamaModel(gguf: try GGUFFile(path: path)))
-        let prompts = pairs.map { encode($0).prompt }.map { Array($0.suffix(options.contextLength - 1)) }
+        let prompts = samples.map { Array($0.prompt.suffix(options.contextLength - 1)) }
         let stops = Set([tokenizer.eosID].compactMap { $0 } + ["<|im_end|>", "<|endoftext|>"].compactMap { tokenizer.id(of: $0) })
         let results = try engine.generate(prompts: prompts, seeds: prompts.map { _ in 0 },
                                           options: GenerationOptions(maxTokens: options.evalMaxTokens, temperature: 0, stopTokens: stops))
         var total = 0.0
-        for (pair, result) in zip(pairs, results) {
+        for (sample, result) in zip(samples, results) {
             let answer = tokenizer.decode(result.tokens.filter { !stops.contains($0) })
-            total += RougeL.score(target: pair.response, prediction: answer).fmeasure
+            total += RougeL.score(target: sample.pair.response, prediction: answer).fmeasure
         }
-        return total / Double(pairs.count)
+        return total / Double(samples.count)
     }
 }

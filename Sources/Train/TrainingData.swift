@@ -75,10 +75,9 @@ final class PairReader {
         while true {
             if lines == nil {
                 if cursor.file >= files.count {
-                    // Round again, unless a whole pass gave nothing.
-                    guard repeating, !files.isEmpty, wraps == 0 || cursor.epoch == 0 else { return nil }
-                    wraps += 1
-                    if wraps > 1 { return nil }
+                    // Round again, unless a whole pass gave nothing (the files are empty).
+                    guard repeating, !files.isEmpty, wraps == 0 else { return nil }
+                    wraps = 1
                     cursor = DataCursor(epoch: cursor.epoch + 1, file: 0, line: 0)
                 }
                 try open(skipping: cursor.line)
@@ -97,7 +96,6 @@ final class PairReader {
             }
             lines = nil; input = nil
             cursor.file += 1; cursor.line = 0
-            if cursor.file >= files.count && !repeating { return nil }
         }
     }
 

@@ -111,15 +111,16 @@ struct TrainCommand: ParsableCommand {
             }
         }
         meter.finish()
+        let metrics = try reportingErrors { try trainer.metrics() }
         if record {
             try reportingErrors {
                 let store = try Store.open(Store.resolvePath(explicit: storeOptions.store))
-                let points = try trainer.metrics().map { TrainingPoint(step: $0.step, split: $0.split, loss: $0.loss, rougeL: $0.rougeL) }
+                let points = metrics.map { TrainingPoint(step: $0.step, split: $0.split, loss: $0.loss, rougeL: $0.rougeL) }
                 try store.replaceTrainingRun(name: (out as NSString).lastPathComponent, directory: out, points: points)
             }
         }
         print("trained \(steps) steps; student \(trainer.studentPath)")
-        if let v = try? trainer.metrics().last(where: { $0.split == "validation" }) {
+        if let v = metrics.last(where: { $0.split == "validation" }) {
             let rouge = v.rougeL.map { String(format: ", ROUGE-L %.4f", $0) } ?? ""
             print(String(format: "validation loss %.4f after step %d%@", v.loss, v.step, rouge))
         }
