@@ -64,44 +64,19 @@ test-deps: deps
 test: deps test-deps models
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" swift test
 
-# Ingests every bundled sample through the real formats, mines topics, generates and answers
-# instructions with the built-in teacher, filters near-duplicates, prints Table 1, exports shards,
-# embeds 500 instructions per subset, projects them with t-SNE, draws an audit sample, trains a
-# tiny student on the shards for a few steps (printing its validation loss) and writes the report.
+# LaMini-LM's recipe at 1/20,000 of its size on the bundled samples, offline with the built-in
+# teacher: `herd init --recipe lamini` writes it, `herd build` runs every stage (ingest, topics,
+# generation until the targets survive the novelty filter, responses, embeddings, t-SNE, audit
+# sample, Table 1, report, shards). A second `herd build` finds nothing to do.
+DEMO_SCALE := 0.00005
 demo: build models
 	rm -rf $(DEMO)
-	$(HERD) init $(DEMO)
-	export HERD_STORE=$(DEMO)/herd.db; \
-	$(HERD) ingest fixtures/self-instruct/seed_tasks.jsonl && \
-	$(HERD) ingest fixtures/self-instruct/user_oriented_instructions.jsonl --subset self_instruct_user_oriented && \
-	$(HERD) ingest fixtures/alpaca/alpaca_data_first200.json && \
-	$(HERD) ingest fixtures/instruction-jsonl/alpaca_first50_regenerated.jsonl --subset alpaca && \
-	$(HERD) ingest fixtures/p3/P3 && \
-	$(HERD) ingest fixtures/p3-jsonl --format prompt-completion --subset original_p3 && \
-	$(HERD) ingest fixtures/flan/cot_qasc_train.tsv fixtures/flan/cot_strategyqa_train.tsv fixtures/archives/flan-jsonl.zip && \
-	$(HERD) ingest fixtures/lamini/dataset_card_examples.jsonl && \
-	$(HERD) ingest fixtures/compressed/alpaca_data_first200.json.zst && \
-	$(HERD) ingest fixtures/archives/self-instruct.tar.gz && \
-	$(HERD) topics mine fixtures/wikipedia/enwiki-2024-category-excerpt.sql.gz && \
-	$(HERD) topics list && \
-	$(HERD) dedup && \
-	$(HERD) generate instructions --mode topic --pool self_instruct --prompts 2 --seed 1 --dry-run && \
-	$(HERD) generate instructions --mode topic --pool self_instruct --prompts 2 --seed 1 --teacher local --max-tokens 512 && \
-	$(HERD) generate instructions --pool self_instruct --prompts 2 --seed 1 --teacher local --max-tokens 512 && \
-	$(HERD) dedup && \
-	$(HERD) generate responses --subset self_instruct_with_topic --teacher local --max-tokens 256 && \
-	$(HERD) generate responses --subset self_instruct_without_topic --teacher local --max-tokens 256 && \
-	$(HERD) stats && \
-	$(HERD) export $(DEMO)/export --shard-rows 2000 --val-fraction 0.05 --seed 1 && \
-	$(HERD) embed --sample 500 --per-subset --seed 1 && \
-	$(HERD) project && \
-	$(HERD) audit sample --per-subset 20 --seed 1 && \
-	$(HERD) train --data $(DEMO)/export --out $(DEMO)/student --config configs/student-tiny.toml --steps 30 --batch-size 4 \
-	  --context 256 --lr 3e-3 --warmup 3 --eval-every 10 --eval-samples 4 --record && \
-	$(HERD) report $(DEMO)/report
-	@echo "demo: store $(DEMO)/herd.db, shards and dataset card in $(DEMO)/export/, report in $(DEMO)/report/index.html"
-	@echo "demo: a tiny student trained on the shards: $(DEMO)/student/student.gguf (curves in $(DEMO)/student/metrics.jsonl and the report)"
-	@echo "demo: rate the audit sample in your browser with: $(HERD) audit serve --store $(DEMO)/herd.db"
+	$(HERD) init $(DEMO) --recipe lamini --scale $(DEMO_SCALE) --data bundled --teacher local
+	$(HERD) build --config $(DEMO)/herd.toml
+	@echo "demo: the recipe is $(DEMO)/herd.toml, the store $(DEMO)/herd.db, Table 1 $(DEMO)/stats.json"
+	@echo "demo: report $(DEMO)/report/index.html; shards and dataset card in $(DEMO)/export/"
+	@echo "demo: rate the audit sample with: $(HERD) audit serve --store $(DEMO)/herd.db"
+	@echo "demo: train a student on the shards with: $(HERD) train --data $(DEMO)/export --out $(DEMO)/student --config configs/student-tiny.toml --steps 30"
 
 bench: build
 	swift build -c release --product herd-bench

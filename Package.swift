@@ -51,6 +51,10 @@ let package = Package(
         .target(name: "Generate", dependencies: ["ByteStreams", "Checksums", "FastJSON", "Fetch", "Ingest", "Progress", "Sampling", "Store", "Teacher"]),
         .target(name: "Topics", dependencies: ["ByteStreams", "Checksums", "FastJSON", "Sampling", "Store"]),
         .target(name: "Project", dependencies: ["Store"]),
+        // `herd build`: the recipe's stages over the other modules, planned, priced and resumable.
+        .target(name: "Build", dependencies: ["Audit", "Checksums", "Config", "Dedup", "Embed", "Export", "FastJSON", "Fetch", "Generate",
+                                              "Ingest", "Llama", "LocalTeacher", "Progress", "Projection", "Report", "Sampling",
+                                              "Stats", "Store", "Teacher", "Topics"]),
         .target(name: "Linalg", dependencies: ["COpenBLAS"]),
         .target(name: "ReportPage"),
         .target(name: "LocalTeacher", dependencies: ["Checksums", "FastJSON", "Llama", "Teacher"]),
@@ -72,7 +76,7 @@ let package = Package(
         // Programs.
         .executableTarget(name: "herd", dependencies: [
             "Store", "Project", "Ingest", "Stats", "Export", "Topics", "Dedup", "Generate", "Progress", "Config", "Teacher", "Embed", "Projection", "Report",
-            "Audit", "AuditApp", "LocalTeacher", "ServeApp", "Train",
+            "Audit", "AuditApp", "Build", "LocalTeacher", "ServeApp", "Train",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "herd-bench", dependencies: ["Sampling"]),
@@ -114,5 +118,7 @@ let package = Package(
         // AuditAppTests talk to the app over real HTTP and drive its page in headless Chromium.
         .testTarget(name: "AuditAppTests", dependencies: ["AuditApp", "Audit", "FastJSON", "Store"], exclude: ["drive_rating_page.py"]),
         .testTarget(name: "EndToEndTests", dependencies: ["Checksums"]),
+        // BuildTests run the real `herd build` against ../GenerateTests/fault_teacher.py.
+        .testTarget(name: "BuildTests", dependencies: ["Build", "Config", "Project", "Store", "TOML", "FastJSON"]),
     ]
 )

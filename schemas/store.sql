@@ -295,3 +295,13 @@ CREATE TABLE training_points (
     PRIMARY KEY (run, split, step)
 ) WITHOUT ROWID;
 PRAGMA user_version = 9;
+
+-- Migration 10: build stages
+-- The stages `herd build` finished, each with the fingerprint of its settings and of the
+-- store it left (chained through the stages before it): a stage whose fingerprint still
+-- matches is skipped, so a finished build costs a few queries to confirm.
+CREATE TABLE build_stages (
+    stage       TEXT PRIMARY KEY,
+    fingerprint TEXT NOT NULL
+) WITHOUT ROWID;
+PRAGMA user_version = 10;

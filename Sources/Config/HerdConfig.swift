@@ -53,7 +53,7 @@ public struct HerdConfig: Equatable, Sendable {
         let root = TOMLSection(try TOML.parse(contentsOfFile: path), path: "", file: path)
         try root.checkKnownKeys(sectionKeys.keys.sorted())
         // In file order, so the first unknown key written is the one reported, on every run.
-        for name in root.keys where name != "prices" {
+        for name in root.keys where name != "prices" && name != "subsets" {
             try root.section(name)?.checkKnownKeys(sectionKeys[name] ?? [])
         }
         var config = HerdConfig()
@@ -96,9 +96,19 @@ public struct HerdConfig: Equatable, Sendable {
 
     /// Every table and key herd.toml may hold.
     static let sectionKeys: [String: [String]] = [
+        "build": ["recipe", "scale", "seed", "max_rounds"],
         "store": ["path"],
-        "ingest": ["format", "skip_bad"],
-        "export": ["out", "shard_rows", "compression", "val_fraction", "seed", "subsets", "include_duplicates"],
+        "ingest": ["format", "skip_bad", "sources"],
+        "topics": ["category_dump", "page_dump", "page_props_dump", "fewer_words_than", "more_subcats_than", "more_pages_than"],
+        "novelty": ["threshold", "strict_below", "stem", "scope"],
+        "generate": ["max_tokens"],
+        "responses": ["max_tokens"],
+        "subsets": [],
+        "embed": ["model", "sample_per_subset", "dtype"],
+        "project": ["perplexity", "iterations"],
+        "audit": ["per_subset"],
+        "export": ["out", "shard_rows", "compression", "format", "val_fraction", "seed", "subsets", "include_duplicates"],
+        "report": ["out", "title"],
         "teacher": ["endpoint", "model", "api_key_env", "temperature", "top_p", "max_tokens", "concurrency",
                     "requests_per_minute", "tokens_per_minute", "timeout_seconds", "max_attempts", "retry_base_seconds"],
         "prices": [],

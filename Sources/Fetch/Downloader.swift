@@ -466,3 +466,31 @@ private func regularFileSize(_ path: String) -> Int64? {
     guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return nil }
     return Int64(info.st_size)
 }
+
+extension Downloader {
+    /// Whether a server answers at `url` at all: one HEAD request, any HTTP status counts (a 404
+    /// or 401 still proves the server is there). Throws with curl's reason (connection refused,
+    /// host not found, timeout) when nothing answers.
+    public static func probe(url: String, timeoutSeconds: Int = 10) throws {
+        guard curlGlobalInitCode == CURLE_OK else {
+            throw FetchError(url: url, message: "curl_global_init failed: \(curlText(curlGlobalInitCode))")
+        }
+        guard let handle = curl_easy_init() else { throw FetchError(url: url, message: "curl_easy_init failed") }
+        defer { curl_easy_cleanup(handle) }
+        let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
+        defer { errorBuffer.deallocate() }
+        errorBuffer[0] = 0
+        _ = herd_curl_setopt_string(handle, CURLOPT_URL, url)
+        _ = herd_curl_restrict_to_http(handle)
+        _ = herd_curl_setopt_long(handle, CURLOPT_NOBODY, 1)
+        _ = herd_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
+        _ = herd_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT, timeoutSeconds)
+        _ = herd_curl_setopt_long(handle, CURLOPT_TIMEOUT, timeoutSeconds)
+        _ = herd_curl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errorBuffer)
+        let code = curl_easy_perform(handle)
+        guard code == CURLE_OK else {
+            let detail = String(cString: errorBuffer)
+            throw FetchError(url: url, message: detail.isEmpty ? curlText(code) : detail)
+        }
+    }
+}

@@ -126,6 +126,17 @@ public enum TeacherQueueRunner {
     }
 }
 
+extension TeacherQueueRunner {
+    /// Takes answered generation replies that are still untaken (a run killed between an answer
+    /// and its intake) without starting a teacher; returns the counts.
+    @discardableResult
+    public static func takeReplies(store: Store, filter: TeacherQueueFilter, alpacaFilters: Bool = false) throws -> GenerationCounts {
+        var taker = try ReplyTaker(store: store, filter: filter, alpacaFilters: alpacaFilters)
+        try taker.takeReady()
+        return taker.intake.counts
+    }
+}
+
 /// Hands queued requests to the teacher in queue order, a chunk at a time (marked in flight),
 /// holding back when the next one could pass the budget.
 private final class QueueSource: TeacherJobSource {

@@ -24,7 +24,7 @@ public final class ProgressMeter {
         lastDraw = now
         let elapsed = max(now.timeIntervalSince(start), 1e-9)
         let rate = done / elapsed
-        var line = "\(label): \(Self.format(done))"
+        var line = Self.context + "\(label): \(Self.format(done))"
         if let total { line += "/\(Self.format(total))" }
         line += " \(unit), \(Self.format(rate)) \(unit)/s"
         if let total, rate > 0, done < total { line += ", ETA \(Self.duration((total - done) / rate))" }
@@ -32,6 +32,15 @@ public final class ProgressMeter {
         FileHandle.standardError.write(Data(("\r\u{1B}[K" + line).utf8))
         drew = true
     }
+
+    /// Shown before every meter's label: `herd build` puts its stage there ("[5/11 responses] "),
+    /// so one line tells the whole build's progress.
+    public static var context: String {
+        get { contextLock.lock(); defer { contextLock.unlock() }; return contextValue }
+        set { contextLock.lock(); contextValue = newValue; contextLock.unlock() }
+    }
+    nonisolated(unsafe) private static var contextValue = ""
+    private static let contextLock = NSLock()
 
     /// Clears the line.
     public func finish() {

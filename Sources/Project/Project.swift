@@ -9,7 +9,7 @@ public enum Project {
     /// Creates `directory` if needed, writes the commented default `herd.toml` and creates the store.
     /// Refuses to touch a folder that already holds a store or a config.
     @discardableResult
-    public static func initialize(at directory: String) throws -> (config: String, store: String) {
+    public static func initialize(at directory: String, configText: String = defaultConfig) throws -> (config: String, store: String) {
         let fm = FileManager.default
         try fm.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let config = (directory as NSString).appendingPathComponent(configFileName)
@@ -18,7 +18,7 @@ public enum Project {
             throw ProjectError.exists(path)
         }
         try Store.create(at: store).checkpoint()
-        try Data(defaultConfig.utf8).write(to: URL(fileURLWithPath: config))
+        try Data(configText.utf8).write(to: URL(fileURLWithPath: config))
         return (config, store)
     }
 
@@ -26,9 +26,9 @@ public enum Project {
     /// untouched file changes nothing.
     public static let defaultConfig = """
     # Herd project settings. Every value below is the built-in default.
-    # Commands read this file beside the store (or --config PATH); flags override it. In this
-    # version [teacher] and [prices] are read; the other tables are checked for unknown keys
-    # and set by flags (herd COMMAND --help) until `herd build` reads them. Commands find the
+    # Commands read [teacher] and [prices] from this file beside the store (or --config PATH);
+    # flags override it. `herd build` reads every table (`herd init DIR --recipe lamini` writes
+    # a whole recipe; schemas/herd-toml.schema.json describes every key). Commands find the
     # store by --store PATH, then $HERD_STORE, then ./herd.db.
 
     [store]

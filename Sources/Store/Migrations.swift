@@ -288,6 +288,15 @@ public enum Migrations {
             PRIMARY KEY (run, split, step)
         ) WITHOUT ROWID;
         """),
+        (10, "build stages", """
+        -- The stages `herd build` finished, each with the fingerprint of its settings and of the
+        -- store it left (chained through the stages before it): a stage whose fingerprint still
+        -- matches is skipped, so a finished build costs a few queries to confirm.
+        CREATE TABLE build_stages (
+            stage       TEXT PRIMARY KEY,
+            fingerprint TEXT NOT NULL
+        ) WITHOUT ROWID;
+        """),
     ]
 
     /// The whole schema as one SQL script (what `schemas/store.sql` holds).

@@ -131,7 +131,7 @@ struct AuditJudgeCommand: ParsableCommand {
             settings.temperature = flags.temperature ?? 0
             settings.maxTokens = flags.maxTokens ?? 256
             // The built-in model is given the start of the rubric's answer; remote judges are not.
-            settings.assistantPrefill = flags.isLocal(config) ? "Grade:" : nil
+            settings.assistantPrefill = flags.setup(config).isLocal ? "Grade:" : nil
             let queued = try AuditJudge.enqueue(store: store, settings: settings)
             // Replies answered by an earlier run that stopped before recording them.
             var taken = try AuditJudge.takeReplies(store: store, model: settings.model)

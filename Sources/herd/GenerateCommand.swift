@@ -1,4 +1,5 @@
 import ArgumentParser
+import Build
 import Config
 import FastJSON
 import Foundation
@@ -91,62 +92,21 @@ struct TeacherFlags: ParsableArguments {
         return try HerdConfig.load(path: path)
     }
 
-    /// The built-in model answers when asked for, or when nothing names an endpoint.
-    func isLocal(_ c: HerdConfig) -> Bool {
-        teacher == "local" || (teacher == nil && endpoint == nil && c.teacher.endpoint == nil)
+    /// Flags over herd.toml over the defaults (the library's one rule for it).
+    func setup(_ c: HerdConfig) -> TeacherSetup {
+        var o = TeacherOverrides()
+        o.teacher = teacher; o.endpoint = endpoint; o.model = model
+        o.temperature = temperature; o.topP = topP; o.maxTokens = maxTokens
+        o.concurrency = concurrency; o.requestsPerMinute = rpm; o.tokensPerMinute = tpm
+        o.timeout = timeout; o.maxAttempts = maxAttempts; o.retryBase = retryBase
+        o.batchSize = batchSize; o.budget = budget; o.retryFailed = retryFailed
+        return TeacherSetup(config: c, overrides: o)
     }
 
-    func settings(_ c: HerdConfig) -> TeacherSettings {
-        var s = TeacherSettings()
-        if isLocal(c) {
-            s.endpoint = TeacherSettings.localEndpoint
-            s.model = BuiltInTeacher.name
-            s.assistantPrefill = "<example>"
-        } else {
-            s.endpoint = endpoint ?? c.teacher.endpoint ?? s.endpoint
-            s.model = teacher ?? model ?? c.teacher.model ?? s.model
-        }
-        s.temperature = temperature ?? c.teacher.temperature ?? s.temperature
-        s.topP = topP ?? c.teacher.topP ?? s.topP
-        s.maxTokens = maxTokens ?? c.teacher.maxTokens ?? s.maxTokens
-        return s
-    }
+    func settings(_ c: HerdConfig) -> TeacherSettings { setup(c).settings() }
 
-    /// The run's options; the API key comes from the environment variable the config names.
-    func runOptions(_ c: HerdConfig, settings: TeacherSettings, stage: String, subset: String?,
-                    environment: [String: String] = ProcessInfo.processInfo.environment) throws -> TeacherRunOptions {
-        let filter = TeacherQueueFilter(stage: stage, subset: subset, endpoint: settings.storedEndpoint, model: settings.model)
-        var options: TeacherRunOptions
-        if isLocal(c) {
-            options = TeacherRunOptions(filter: filter, teacher: HTTPTeacherOptions(url: settings.endpoint, apiKey: nil))
-            var local = LocalTeacherOptions()
-            local.batchSize = batchSize ?? local.batchSize
-            options.makeTeacher = { [local] in try LocalTeacher(options: local) }
-            // Nothing is paid for the built-in model.
-            options.prices = PriceTable([settings.model: .init(promptPerMillion: 0, completionPerMillion: 0)])
-        } else {
-            let keyVariable = c.teacher.apiKeyEnv ?? "OPENAI_API_KEY"
-            let key = environment[keyVariable].flatMap { $0.isEmpty ? nil : $0 }
-            if key == nil, settings.endpoint.hasPrefix("https://api.openai.com") {
-                throw GenerateError("\(settings.endpoint) needs an API key: set $\(keyVariable)"
-                                    + " (or name another variable with api_key_env in herd.toml's [teacher])")
-            }
-            var teacher = HTTPTeacherOptions(url: ChatRequest.url(endpoint: settings.endpoint), apiKey: key)
-            teacher.concurrency = concurrency ?? c.teacher.concurrency ?? teacher.concurrency
-            teacher.requestTimeout = timeout ?? c.teacher.timeoutSeconds ?? teacher.requestTimeout
-            teacher.requestsPerMinute = rpm ?? c.teacher.requestsPerMinute
-            teacher.tokensPerMinute = tpm ?? c.teacher.tokensPerMinute
-            teacher.retry.maxAttempts = maxAttempts ?? c.teacher.maxAttempts ?? teacher.retry.maxAttempts
-            teacher.retry.baseDelay = retryBase ?? c.teacher.retryBaseSeconds ?? teacher.retry.baseDelay
-            options = TeacherRunOptions(filter: filter, teacher: teacher)
-            options.prices = PriceTable(c.prices.mapValues {
-                PriceTable.Price(promptPerMillion: $0.promptPerMillion, completionPerMillion: $0.completionPerMillion)
-            })
-        }
-        options.budgetUSD = budget
-        options.retryFailed = retryFailed
-        options.showProgress = true
-        return options
+    func runOptions(_ c: HerdConfig, settings: TeacherSettings, stage: String, subset: String?) throws -> TeacherRunOptions {
+        try setup(c).runOptions(settings: settings, stage: stage, subset: subset)
     }
 }
 

@@ -7,7 +7,7 @@ struct Herd: ParsableCommand {
         commandName: "herd",
         abstract: "Build, audit and export instruction-distillation corpora (LaMini-LM style).",
         version: "0.1.0",
-        subcommands: [InitCommand.self, IngestCommand.self, TopicsCommand.self, DedupCommand.self, GenerateCommand.self, EmbedCommand.self, ProjectCommand.self, AuditCommand.self, ReportCommand.self, ServeCommand.self, TrainCommand.self, StatsCommand.self, ExportCommand.self, SchemaCommand.self]
+        subcommands: [InitCommand.self, BuildCommand.self, IngestCommand.self, TopicsCommand.self, DedupCommand.self, GenerateCommand.self, EmbedCommand.self, ProjectCommand.self, AuditCommand.self, ReportCommand.self, ServeCommand.self, TrainCommand.self, StatsCommand.self, ExportCommand.self, SchemaCommand.self]
     )
 }
 

@@ -185,9 +185,9 @@ final class HerdConfigTests: XCTestCase {
 
     func testUnknownTopLevelTable() throws {
         try assertLoadError("[teacher]\nmodel = \"m\"\n\n[server]\nport = 8080\n", 4, 2,
-                            "unknown key server (known keys: export, ingest, prices, store, teacher)")
+                            "unknown key server (known keys: audit, build, embed, export, generate, ingest, novelty, prices, project, report, responses, store, subsets, teacher, topics)")
         try assertLoadError("[techer]\nmodel = \"m\"\n", 1, 2, "unknown key techer (did you mean teacher?)")
-        try assertLoadError("version = 2\n", 1, 1, "unknown key version (known keys: export, ingest, prices, store, teacher)")
+        try assertLoadError("version = 2\n", 1, 1, "unknown key version (known keys: audit, build, embed, export, generate, ingest, novelty, prices, project, report, responses, store, subsets, teacher, topics)")
     }
 
     func testUnknownKeyInATable() throws {

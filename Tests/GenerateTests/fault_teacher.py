@@ -41,6 +41,9 @@ number of earlier chat requests (any outcome) with that key. In order:
      {key[:8]}.` with X = "ABCD"[u % 4], or, when u % 8 == 7, `I would rather not grade this one
      ({key[:8]}).`; otherwise `Answer {key[:12]}: ` + the first 40 characters of the last message's content.
 
+--diverse      generated examples are `<example>Describe the W1 ... W8.</example>`, eight words
+                from a fixed list of 64 picked by sha256("KEY8/i"): unlike the default ones they
+                rarely pass the ROUGE-L near-duplicate threshold, so a build can meet its targets.
 --delay-ms MS   every chat answer (errors and faults included) waits MS before it is sent.
 --canned        no JSON parsing and, without --faults/--log, no hashing: every authorised chat POST
                 gets one precomputed reply (model "canned", N examples for key "canned"); faults
@@ -129,8 +132,23 @@ def reply_body(key, model, content, finish, prompt_len):
         b'"total_tokens":%d}}' % (p, c, p + c)))
 
 
-def examples(k8, n, cut):
-    lines = ["<example>Instruction %s number %d: explain topic %d.</example>" % (k8, i, i) for i in range(1, n + 1)]
+WORDS = ("river", "planet", "violin", "harvest", "glacier", "lantern", "market", "orbit", "pepper", "canyon",
+         "saddle", "thunder", "marble", "ferry", "compass", "meadow", "rocket", "velvet", "island", "anchor",
+         "desert", "falcon", "garden", "helmet", "jungle", "kettle", "ladder", "mirror", "needle", "oyster",
+         "pillow", "quartz", "ribbon", "signal", "tunnel", "umbrella", "valley", "walnut", "yogurt", "zipper",
+         "bridge", "candle", "dragon", "engine", "forest", "ginger", "hammer", "insect", "jacket", "kitten",
+         "lemon", "magnet", "nickel", "office", "parrot", "rabbit", "shadow", "ticket", "vessel", "window",
+         "autumn", "butter", "copper", "donkey")
+
+
+def examples(k8, n, cut, diverse=False):
+    if diverse:  # 8 words each from a hash of the key: near-duplicates are rare, as real replies
+        lines = []
+        for i in range(1, n + 1):
+            h = hashlib.sha256(("%s/%d" % (k8, i)).encode()).digest()
+            lines.append("<example>Describe the %s.</example>" % " ".join(WORDS[b % len(WORDS)] for b in h[:8]))
+    else:
+        lines = ["<example>Instruction %s number %d: explain topic %d.</example>" % (k8, i, i) for i in range(1, n + 1)]
     if cut:
         lines[-1] = "<example>Instruction %s number %d: explain to" % (k8, n)
     return "\n".join(lines)
@@ -150,6 +168,7 @@ class Teacher:
     def __init__(self, args):
         self.canned = args.canned
         self.examples = args.examples
+        self.diverse = args.diverse
         self.api_key = args.api_key
         self.delay = max(0.0, args.delay_ms / 1000.0)
         self.slow = max(0.0, args.slow_seconds)
@@ -398,7 +417,7 @@ class Connection(asyncio.Protocol):
             model, text = parsed
             instruction = "<example>" in text
             if instruction:
-                content = examples(key[:8], srv.examples, False)
+                content = examples(key[:8], srv.examples, False, srv.diverse)
             elif b"Grade: A" in body:
                 content = judge_reply(key)
             else:
@@ -413,7 +432,7 @@ class Connection(asyncio.Protocol):
             if srv.canned:
                 length_body = srv.canned_length
             elif instruction:
-                length_body = reply_body(key, model, examples(key[:8], srv.examples, True), "length", len(body))
+                length_body = reply_body(key, model, examples(key[:8], srv.examples, True, srv.diverse), "length", len(body))
             else:
                 length_body = reply_body(key, model, content[:max(1, len(content) // 2)], "length", len(body))
             return self.answer((key, attempt, fault, 200, True, auth), response(200, length_body, conn), conn)
@@ -498,6 +517,7 @@ def main():
     ap.add_argument("--delay-ms", type=float, default=0.0)
     ap.add_argument("--canned", action="store_true")
     ap.add_argument("--examples", type=int, default=3)
+    ap.add_argument("--diverse", action="store_true")
     args = ap.parse_args()
     if args.examples < 1:
         ap.error("--examples must be at least 1")
