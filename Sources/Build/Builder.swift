@@ -94,13 +94,14 @@ public final class Builder {
         let forcedFrom = options.from.map { BuildStage.allCases.firstIndex(of: $0)! }
 
         // A finished build answers from its fingerprints alone.
-        if forcedFrom == nil, try pendingStages(stages).isEmpty {
+        let pending = try forcedFrom.map { Array(stages[min($0, stages.count)...]) } ?? pendingStages(stages)
+        if pending.isEmpty {
             outcome.nothingToDo = true
             outcome.skipped = stages
             outcome.spentUSD = try store.teacherSpendUSD()
             return outcome
         }
-        if !teacher.isLocal, stages.contains(.instructions) || stages.contains(.responses) {
+        if !teacher.isLocal, pending.contains(.instructions) || pending.contains(.responses) {
             try BuildChecks.probeTeacher(config, teacher: teacher)
         }
         if let budget = options.budget {
@@ -266,8 +267,8 @@ public final class Builder {
                 continue
             }
             let chosen = KeyedSample.select(ids: ids, n: spec.target, seed: config.seed).map { ids[$0] }
-            let removed = try store.keepOnly(subset: spec.name, firstOccurrences: Set(chosen))
-            sampled.append("\(spec.name) \(spec.target) of \(ids.count)" + (removed > 0 ? "" : ""))
+            try store.keepOnly(subset: spec.name, firstOccurrences: Set(chosen))
+            sampled.append("\(spec.name) \(spec.target) of \(ids.count)")
         }
         return "\(added) sources read (\(records) records\(skipped > 0 ? ", \(skipped) bad skipped" : "")), \(known) already in the store"
             + (sampled.isEmpty ? "" : "; sampled " + sampled.joined(separator: ", "))
@@ -305,9 +306,8 @@ public final class Builder {
             var lastKept: Int64 = -1
             while true {
                 if try store.openTeacherRequestCount(filter) > 0 {
-                    var run = try teacher.runOptions(settings: settings, stage: "instructions", subset: spec.name,
+                    let run = try teacher.runOptions(settings: settings, stage: "instructions", subset: spec.name,
                                                      environment: options.environment)
-                    run.showProgress = true
                     let r = try TeacherQueueRunner.run(store: store, options: run)
                     if r.stoppedByBudget { throw BuildError(String(format: "stopped by --budget after $%.4f; \(r.remaining) requests still pending", r.totalSpentUSD)) }
                 } else {

@@ -142,25 +142,17 @@ final class BuildRunTests: XCTestCase {
         return folder
     }
 
-    func build(_ folder: String, _ extra: [String] = []) -> Process {
+    func build(_ folder: String) -> Process {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: herdPath)
-        p.arguments = ["build", "--config", "\(folder)/herd.toml"] + extra
+        p.arguments = ["build", "--config", "\(folder)/herd.toml"]
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
         return p
     }
 
-    func runToEnd(_ folder: String, _ extra: [String] = []) throws -> (status: Int32, output: String) {
-        let p = build(folder, extra)
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            + String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        return (p.terminationStatus, text)
+    func runToEnd(_ folder: String) throws -> (status: Int32, output: String) {
+        try runHerd(["build", "--config", "\(folder)/herd.toml"])
     }
 
     func digest(_ folder: String) throws -> String { try Store.open("\(folder)/herd.db").contentDigest().sha256 }
