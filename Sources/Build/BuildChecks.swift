@@ -42,9 +42,12 @@ enum BuildChecks {
             guard endpoint.hasPrefix("http://") || endpoint.hasPrefix("https://") else {
                 throw c.error("teacher.endpoint", "expected \"local\" or an http(s) URL, found \"\(endpoint)\"")
             }
-            if !forPlan, environment[teacher.apiKeyVariable].map({ $0.isEmpty }) ?? true, endpoint.hasPrefix("https://api.openai.com") {
-                throw c.error(c.herd.teacher.apiKeyEnv != nil ? "teacher.api_key_env" : "teacher.endpoint",
-                              "\(endpoint) needs an API key: set $\(teacher.apiKeyVariable)")
+            if !forPlan {
+                do {
+                    _ = try teacher.apiKey(endpoint: endpoint, environment: environment)
+                } catch {
+                    throw c.error(c.herd.teacher.apiKeyEnv != nil ? "teacher.api_key_env" : "teacher.endpoint", "\(error)")
+                }
             }
         }
     }
@@ -85,10 +88,9 @@ enum BuildChecks {
         if !isDirectory.boolValue { return (try? fm.attributesOfItem(atPath: path)[.size] as? Int64) ?? 0 }
         var total: Int64 = 0
         for case let name as String in fm.enumerator(atPath: path) ?? FileManager.DirectoryEnumerator() {
-            let full = (path as NSString).appendingPathComponent(name)
-            if let size = try? fm.attributesOfItem(atPath: full)[.size] as? Int64, (try? fm.attributesOfItem(atPath: full)[.type] as? FileAttributeType) == .typeRegular {
-                total += size
-            }
+            guard let attributes = try? fm.attributesOfItem(atPath: (path as NSString).appendingPathComponent(name)),
+                  attributes[.type] as? FileAttributeType == .typeRegular else { continue }
+            total += attributes[.size] as? Int64 ?? 0
         }
         return total
     }

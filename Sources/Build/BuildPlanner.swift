@@ -39,28 +39,24 @@ public struct BuildPlan: Sendable {
     public var totalPromptTokens: Double { rows.reduce(0) { $0 + $1.promptTokens } }
     public var totalCompletionTokens: Double { rows.reduce(0) { $0 + $1.completionTokens } }
     /// nil when a row with requests has no price.
-    public var totalCostUSD: Double? {
-        var total = 0.0
-        for r in rows where r.requests > 0 {
-            guard let c = r.costUSD else { return nil }
-            total += c
-        }
-        return total
-    }
-    public var totalMinutes: Double? {
-        var total = 0.0
-        for r in rows where r.requests > 0 {
-            guard let m = r.minutes else { return nil }
-            total += m
-        }
-        return total
-    }
+    public var totalCostUSD: Double? { Self.total(rows, \.costUSD) }
+    /// nil when a row with requests has no rate limit to time it by.
+    public var totalMinutes: Double? { Self.total(rows, \.minutes) }
 
     public func stageTotals(_ stage: BuildStage) -> (requests: Int64, prompt: Double, completion: Double, cost: Double?, minutes: Double?) {
         let rs = rows.filter { $0.stage == stage }
-        let cost: Double? = rs.contains { $0.requests > 0 && $0.costUSD == nil } ? nil : rs.reduce(0) { $0 + ($1.costUSD ?? 0) }
-        let minutes: Double? = rs.contains { $0.requests > 0 && $0.minutes == nil } ? nil : rs.reduce(0) { $0 + ($1.minutes ?? 0) }
-        return (rs.reduce(0) { $0 + $1.requests }, rs.reduce(0) { $0 + $1.promptTokens }, rs.reduce(0) { $0 + $1.completionTokens }, cost, minutes)
+        return (rs.reduce(0) { $0 + $1.requests }, rs.reduce(0) { $0 + $1.promptTokens }, rs.reduce(0) { $0 + $1.completionTokens },
+                Self.total(rs, \.costUSD), Self.total(rs, \.minutes))
+    }
+
+    /// The sum of a figure over rows, nil when a row with requests lacks it.
+    static func total(_ rows: [PlanRow], _ figure: KeyPath<PlanRow, Double?>) -> Double? {
+        var total = 0.0
+        for r in rows where r.requests > 0 {
+            guard let x = r[keyPath: figure] else { return nil }
+            total += x
+        }
+        return total
     }
 }
 
@@ -115,12 +111,13 @@ public struct BuildPlanner {
                 promptBytes = m.prompt * 4
                 completionTokens = m.completion
             } else {
-                let instruction = try store.meanInstructionBytes(subset: spec.name)
+                let stored = try store.meanInstructionBytes(subset: spec.name)
+                let instruction = stored
                     ?? (spec.kind == .generated ? Self.priorGeneratedBytes : Self.priorInstructionBytes[spec.name] ?? Self.priorGeneratedBytes)
                 let empty = ChatRequest.body(settings: responses, system: LaMiniPrompts.responseSystemMessage, user: "")
                 promptBytes = Double(empty.utf8.count) + instruction
                 completionTokens = Self.priorResponseBytes / 4
-                basis = (try store.meanInstructionBytes(subset: spec.name)) != nil ? "prompts" : "prior"
+                basis = stored != nil ? "prompts" : "prior"
             }
             plan.rows.append(row(.responses, spec.name, requests: requests, promptTokens: promptBytes / 4,
                                  completionTokens: completionTokens, plan: plan, basis: basis,

@@ -93,28 +93,6 @@ public final class Builder {
         let stages = selectedStages
         let forcedFrom = options.from.map { BuildStage.allCases.firstIndex(of: $0)! }
 
-        // A finished build answers from its fingerprints alone.
-        let pending = try forcedFrom.map { Array(stages[min($0, stages.count)...]) } ?? pendingStages(stages)
-        if pending.isEmpty {
-            outcome.nothingToDo = true
-            outcome.skipped = stages
-            outcome.spentUSD = try store.teacherSpendUSD()
-            return outcome
-        }
-        if !teacher.isLocal, pending.contains(.instructions) || pending.contains(.responses) {
-            try BuildChecks.probeTeacher(config, teacher: teacher)
-        }
-        if let budget = options.budget {
-            let plan = try BuildPlanner(builder: self).plan()
-            guard let remaining = plan.totalCostUSD else {
-                throw BuildError("--budget needs a price for \(plan.model): add [prices.\"\(plan.model)\"] to herd.toml")
-            }
-            if plan.spentUSD + remaining > budget {
-                throw BuildError(String(format: "the plan estimates $%.2f more (after $%.2f spent), which passes --budget $%.2f; "
-                                        + "nothing was started (see `herd build --plan`)", remaining, plan.spentUSD, budget))
-            }
-        }
-
         var previous = ""
         var counts = try store.buildStateCounts()
         for (index, stage) in stages.enumerated() {
@@ -128,6 +106,8 @@ public final class Builder {
                 previous = before
                 continue
             }
+            // Before the first stage that runs: what the rest needs beyond the config.
+            if outcome.ran.isEmpty { try preflight(Array(stages[index...])) }
             let label = "[\(stage.number)/\(BuildStage.allCases.count) \(stage.rawValue)]"
             ProgressMeter.context = label + " "
             let start = Date()
@@ -140,21 +120,35 @@ public final class Builder {
             outcome.ran.append(stage)
             options.log(String(format: "%@ %@ (%.1f s)", label, summary, Date().timeIntervalSince(start)))
         }
+        // Every fingerprint matched: a finished build answers from them alone.
+        outcome.nothingToDo = outcome.ran.isEmpty
         outcome.spentUSD = try store.teacherSpendUSD()
         outcome.failedRequests = try store.teacherRequestCounts()["failed"] ?? 0
         return outcome
     }
 
-    /// The stages whose fingerprints do not match (all of them after the first that does not).
-    func pendingStages(_ stages: [BuildStage]) throws -> [BuildStage] {
-        var previous = ""
-        let counts = try store.buildStateCounts()
-        for (i, stage) in stages.enumerated() {
-            let fp = StageFingerprint.make(stage, previous: previous, settings: try stageSettings(stage), counts: counts)
-            if try store.buildStageFingerprint(stage.rawValue) != fp || !outputsExist(stage) { return Array(stages[i...]) }
-            previous = fp
+    /// A remote teacher must answer when a teacher stage is ahead, and the plan must fit the budget.
+    func preflight(_ pending: [BuildStage]) throws {
+        if !teacher.isLocal, pending.contains(.instructions) || pending.contains(.responses) {
+            try BuildChecks.probeTeacher(config, teacher: teacher)
         }
-        return []
+        if let budget = options.budget {
+            let plan = try BuildPlanner(builder: self).plan()
+            guard let remaining = plan.totalCostUSD else {
+                throw BuildError("--budget needs a price for \(plan.model): add [prices.\"\(plan.model)\"] to herd.toml")
+            }
+            if plan.spentUSD + remaining > budget {
+                throw BuildError(String(format: "the plan estimates $%.2f more (after $%.2f spent), which passes --budget $%.2f; "
+                                        + "nothing was started (see `herd build --plan`)", remaining, plan.spentUSD, budget))
+            }
+        }
+    }
+
+    /// A teacher run the budget stopped ends the build.
+    func checkBudget(_ r: TeacherRunReport) throws {
+        if r.stoppedByBudget {
+            throw BuildError(String(format: "stopped by --budget after $%.4f; \(r.remaining) requests still pending", r.totalSpentUSD))
+        }
     }
 
     func outputsExist(_ stage: BuildStage) -> Bool {
@@ -258,7 +252,8 @@ public final class Builder {
         }
         var sampled: [String] = []
         for spec in config.subsets where spec.kind == .original {
-            let ids = try store.firstOccurrenceIDs(subset: spec.name)
+            // First occurrences in corpus order (exact duplicates follow their first in keepOnly).
+            let ids = try store.exportableIDs(subsets: [spec.name], includeDuplicates: false)
             guard !ids.isEmpty else {
                 throw config.error(spec.keyPath + ".target", "no instructions of \(spec.name) were ingested: add a source for it under [[ingest.sources]]")
             }
@@ -308,8 +303,7 @@ public final class Builder {
                 if try store.openTeacherRequestCount(filter) > 0 {
                     let run = try teacher.runOptions(settings: settings, stage: "instructions", subset: spec.name,
                                                      environment: options.environment)
-                    let r = try TeacherQueueRunner.run(store: store, options: run)
-                    if r.stoppedByBudget { throw BuildError(String(format: "stopped by --budget after $%.4f; \(r.remaining) requests still pending", r.totalSpentUSD)) }
+                    try checkBudget(try TeacherQueueRunner.run(store: store, options: run))
                 } else {
                     try TeacherQueueRunner.takeReplies(store: store, filter: filter)
                 }
@@ -323,8 +317,8 @@ public final class Builder {
                 stalled = kept == lastKept ? stalled + 1 : 0
                 lastKept = kept
                 rounds += 1
-                let statuses = try store.teacherRequestCounts(filter)
                 if stalled >= 3 || rounds > config.maxRounds {
+                    let statuses = try store.teacherRequestCounts(filter)
                     throw config.error(spec.keyPath + ".target", "\(spec.name) has \(kept) of \(spec.target) instructions after \(prompts) prompts "
                                        + "(\(statuses["failed"] ?? 0) failed requests, \(stalled >= 3 ? "no new instruction in 3 rounds" : "\(config.maxRounds) rounds")); "
                                        + "see `herd generate status`, or lower the target")
@@ -363,7 +357,7 @@ public final class Builder {
         let queued = try TeacherRequestQueue.enqueueResponses(subset: nil, settings: settings, store: store)
         let run = try teacher.runOptions(settings: settings, stage: "responses", subset: nil, environment: options.environment)
         let r = try TeacherQueueRunner.run(store: store, options: run)
-        if r.stoppedByBudget { throw BuildError(String(format: "stopped by --budget after $%.4f; \(r.remaining) requests still pending", r.totalSpentUSD)) }
+        try checkBudget(r)
         let statuses = try store.teacherRequestCounts(run.filter)
         return "\(queued.added) queued, \(r.answered) answered now, \(statuses["done"] ?? 0) in all"
             + ((statuses["failed"] ?? 0) > 0 ? ", \(statuses["failed"]!) failed" : "")

@@ -70,12 +70,25 @@ public struct TeacherSetup: Sendable {
     /// The environment variable holding the API key.
     public var apiKeyVariable: String { config.teacher.apiKeyEnv ?? "OPENAI_API_KEY" }
 
+    /// The API key from the environment variable the config names; OpenAI's endpoint needs one.
+    public func apiKey(endpoint: String, environment: [String: String]) throws -> String? {
+        let key = environment[apiKeyVariable].flatMap { $0.isEmpty ? nil : $0 }
+        if key == nil, endpoint.hasPrefix("https://api.openai.com") {
+            throw GenerateError("\(endpoint) needs an API key: set $\(apiKeyVariable)"
+                                + " (or name another variable with api_key_env in herd.toml's [teacher])")
+        }
+        return key
+    }
+
     /// The prices requests are costed at: nothing for the built-in model.
     public func prices(model: String) -> PriceTable {
         if isLocal { return PriceTable([model: .init(promptPerMillion: 0, completionPerMillion: 0)]) }
-        return PriceTable(config.prices.mapValues {
-            PriceTable.Price(promptPerMillion: $0.promptPerMillion, completionPerMillion: $0.completionPerMillion)
-        })
+        return Self.priceTable(config.prices)
+    }
+
+    /// herd.toml's `[prices]` as the table requests are costed with.
+    public static func priceTable(_ prices: [String: ModelPrice]) -> PriceTable {
+        PriceTable(prices.mapValues { PriceTable.Price(promptPerMillion: $0.promptPerMillion, completionPerMillion: $0.completionPerMillion) })
     }
 
     /// Client-side limits (nil: none).
@@ -94,12 +107,8 @@ public struct TeacherSetup: Sendable {
             local.batchSize = o.batchSize ?? local.batchSize
             options.makeTeacher = { [local] in try LocalTeacher(options: local) }
         } else {
-            let key = environment[apiKeyVariable].flatMap { $0.isEmpty ? nil : $0 }
-            if key == nil, settings.endpoint.hasPrefix("https://api.openai.com") {
-                throw GenerateError("\(settings.endpoint) needs an API key: set $\(apiKeyVariable)"
-                                    + " (or name another variable with api_key_env in herd.toml's [teacher])")
-            }
-            var teacher = HTTPTeacherOptions(url: ChatRequest.url(endpoint: settings.endpoint), apiKey: key)
+            var teacher = HTTPTeacherOptions(url: ChatRequest.url(endpoint: settings.endpoint),
+                                             apiKey: try apiKey(endpoint: settings.endpoint, environment: environment))
             teacher.concurrency = o.concurrency ?? c.concurrency ?? teacher.concurrency
             teacher.requestTimeout = o.timeout ?? c.timeoutSeconds ?? teacher.requestTimeout
             teacher.requestsPerMinute = requestsPerMinute

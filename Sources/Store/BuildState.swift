@@ -41,15 +41,6 @@ extension Store {
         return out
     }
 
-    /// Ids of the first occurrences (not exact duplicates) of `subset`, ascending.
-    public func firstOccurrenceIDs(subset: String) throws -> [Int64] {
-        let s = try db.prepare("SELECT id FROM instructions WHERE subset = ? AND duplicate_of IS NULL ORDER BY id")
-        try s.bind([.text(subset)])
-        var ids: [Int64] = []
-        try db.readTransaction { while try s.step() { ids.append(s.int64(0)) } }
-        return ids
-    }
-
     /// Deletes, in one transaction, every row of `subset` whose first occurrence is not in `keep`
     /// (a sample drawn down to a target). Refuses when a later stage already used one of them
     /// (a verdict, a request, a vector, an audit pair): lowering a target then needs a new store.
@@ -132,18 +123,6 @@ extension Store {
             SELECT coalesce(max(prompt_number) + 1, 0) FROM teacher_requests
             WHERE stage = ? AND endpoint = ? AND model = ? AND subset = ?
             """, [.text(f.stage), .text(f.endpoint), .text(f.model), .text(f.subset ?? "")]) ?? 0)
-    }
-
-    /// Requests of a filter by status (pending, in_flight, done, failed).
-    public func teacherRequestCounts(_ f: TeacherQueueFilter) throws -> [String: Int64] {
-        let s = try db.prepare("""
-            SELECT status, count(*) FROM teacher_requests WHERE stage = ? AND endpoint = ? AND model = ?
-            AND (?4 IS NULL OR subset = ?4) GROUP BY status
-            """)
-        try s.bind([.text(f.stage), .text(f.endpoint), .text(f.model), f.subset.map { .text($0) } ?? .null])
-        var out: [String: Int64] = ["pending": 0, "in_flight": 0, "done": 0, "failed": 0]
-        while try s.step() { out[s.text(0) ?? ""] = s.int64(1) }
-        return out
     }
 
     /// Mean prompt and completion tokens of the answered requests of one stage and model (nil: none answered).

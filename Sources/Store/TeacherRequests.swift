@@ -118,9 +118,18 @@ extension Store {
         try s.run([.int(Int64(attempts)), raw.map { .text($0) } ?? .null, .text(error), .int(id)])
     }
 
-    /// Number of requests per status.
-    public func teacherRequestCounts() throws -> [String: Int64] {
-        let s = try db.prepare("SELECT status, count(*) FROM teacher_requests GROUP BY status")
+    /// Number of requests per status (pending, in_flight, done, failed): all of them, or a filter's.
+    public func teacherRequestCounts(_ f: TeacherQueueFilter? = nil) throws -> [String: Int64] {
+        let s: Statement
+        if let f {
+            s = try db.prepare("""
+                SELECT status, count(*) FROM teacher_requests WHERE stage = ? AND endpoint = ? AND model = ?
+                AND (?4 IS NULL OR subset = ?4) GROUP BY status
+                """)
+            try s.bind([.text(f.stage), .text(f.endpoint), .text(f.model), f.subset.map { .text($0) } ?? .null])
+        } else {
+            s = try db.prepare("SELECT status, count(*) FROM teacher_requests GROUP BY status")
+        }
         var out: [String: Int64] = ["pending": 0, "in_flight": 0, "done": 0, "failed": 0]
         while try s.step() { out[s.text(0) ?? ""] = s.int64(1) }
         return out

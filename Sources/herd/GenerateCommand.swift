@@ -336,9 +336,7 @@ struct GenerateImportCommand: ParsableCommand {
             let configPath = HerdConfig.resolvePath(explicit: config, storePath: storePath)
             let prices = try configPath.map { try HerdConfig.load(path: $0).prices } ?? [:]
             return try BatchFiles.importResults(files, store: try Store.open(storePath), alpacaFilters: alpacaFilters,
-                                                prices: PriceTable(prices.mapValues {
-                                                    PriceTable.Price(promptPerMillion: $0.promptPerMillion, completionPerMillion: $0.completionPerMillion)
-                                                }), priceFactor: priceFactor)
+                                                prices: TeacherSetup.priceTable(prices), priceFactor: priceFactor)
         }
         if json {
             func num(_ v: Int) -> JSONValue { .number(String(v)) }
